@@ -1,0 +1,1 @@
+"""The application layer: commands in, events into the store, results out."""

@@ -1,0 +1,533 @@
+"""The ledger application: runs commands against the event store.
+
+Each command is decided against freshly loaded aggregates and saved in ONE transaction (every
+event, its audit-chain link and the idempotency record). A stale write (another writer saved the
+same fund first) is an IntegrityError: reload and decide again, so two racing spends can never
+both pass the "no fund below zero" rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, ClassVar, TypeVar, cast
+from uuid import UUID, uuid4
+
+import structlog
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoding
+
+from fundledger.adapters.records import IdempotencyClaim, StoredResponse
+from fundledger.application import commands as c
+from fundledger.domain.base import LedgerEvent, event_id_of, parse_event_id, require_text
+from fundledger.domain.errors import (
+    ConcurrentUpdate,
+    IdempotencyKeyReused,
+    InvalidInput,
+    NotReversible,
+    UnknownEvent,
+    UnknownFund,
+    UnknownLoan,
+    UnknownParty,
+)
+from fundledger.domain.fund import Fund, RolloverLine
+from fundledger.domain.loan import Loan
+from fundledger.domain.money import scale_fen
+from fundledger.domain.party import Party
+
+log = structlog.get_logger(__name__)
+
+# A command that loses the optimistic-concurrency race this often in a row gives up (409).
+ATTEMPTS_MAX = 20
+AggregateT = TypeVar("AggregateT", bound=Aggregate)
+
+
+class DateAsISO(Transcoding):
+    type = date
+    name = "date_iso"
+
+    def encode(self, obj: date) -> str:
+        return obj.isoformat()
+
+    def decode(self, data: str) -> date:
+        return date.fromisoformat(data)
+
+
+@dataclass
+class Decision:
+    """The aggregates a command changed and the resource it answers with."""
+
+    aggregates: Sequence[Aggregate]
+    resource_id: str
+
+
+class FundLedger(Application[UUID]):
+    name = "FundLedger"
+    snapshotting_intervals: ClassVar[dict[type[Any], int]] = {Fund: 100}
+    env: ClassVar[dict[str, str]] = {
+        "AGGREGATE_CACHE_MAXSIZE": "10000",
+        "AGGREGATE_CACHE_FASTFORWARD": "y",
+    }
+
+    def __init__(self, env: dict[str, str] | None = None) -> None:
+        super().__init__(env)
+        self._deciders: dict[type[Any], Callable[[Any, str], Decision]] = {
+            c.RegisterParty: self._register_party,
+            c.OpenFund: self._open_fund,
+            c.HandOverCustody: self._hand_over_custody,
+            c.RecordDonation: self._record_donation,
+            c.AllocateFunds: self._allocate,
+            c.PledgeMatchingGrant: self._pledge_matching,
+            c.DisburseLoan: self._disburse_loan,
+            c.RecordRepayment: self._record_repayment,
+            c.RollOverCohort: self._roll_over_cohort,
+            c.PayExpenditure: self._pay_expenditure,
+            c.SubscribeShares: self._subscribe_shares,
+            c.RecordBankStatement: self._record_bank_statement,
+            c.ReverseEvent: self._reverse,
+        }
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        transcoder.register(DateAsISO())
+
+    # ---- running a command ---------------------------------------------------------------------
+
+    def execute(self, command: c.Command, context: c.CommandContext) -> c.Recorded:
+        """Decide and save one command; replay the stored answer for a repeated Idempotency-Key."""
+        decide = self._deciders[type(command)]
+        request = context.idempotency
+        actor = require_text(context.actor, "actor")
+        if request is not None and (replay := self._replay(request)) is not None:
+            return replay
+        for _attempt in range(ATTEMPTS_MAX):
+            decision = decide(command, actor)
+            event_ids = tuple(
+                event_id_of(event.originator_id, event.originator_version)
+                for aggregate in decision.aggregates
+                for event in aggregate.pending_events
+            )
+            claim = self._claim(request, decision.resource_id, event_ids)
+            try:
+                recordings = self.save(*decision.aggregates, idempotency=claim)
+            except IntegrityError:
+                # Either another writer moved one of our streams, or the same Idempotency-Key
+                # was recorded by a concurrent request: replay that one, or decide again.
+                if request is not None and (replay := self._replay(request)) is not None:
+                    return replay
+                log.debug("command.retry", command=type(command).__name__)
+                continue
+            position = max(recording.notification.id for recording in recordings)
+            return c.Recorded(decision.resource_id, event_ids, position)
+        raise ConcurrentUpdate(
+            f"{type(command).__name__} lost the race to concurrent writers {ATTEMPTS_MAX} times"
+        )
+
+    def _replay(self, request: c.IdempotencyRequest) -> c.Recorded | None:
+        stored = self.stored_response(request.scope, request.key)
+        if stored is None:
+            return None
+        if stored.fingerprint != request.fingerprint:
+            raise IdempotencyKeyReused(
+                f"Idempotency-Key {request.key!r} was already used for a different request"
+            )
+        return c.Recorded("", (), 0, stored.status_code, stored.body)
+
+    @staticmethod
+    def _claim(
+        request: c.IdempotencyRequest | None, resource_id: str, event_ids: tuple[str, ...]
+    ) -> IdempotencyClaim | None:
+        if request is None:
+            return None
+
+        def render(positions: Sequence[int]) -> str:
+            return request.render(c.Recorded(resource_id, event_ids, max(positions)))
+
+        return IdempotencyClaim(
+            request.scope, request.key, request.fingerprint, request.status_code, render
+        )
+
+    def stored_response(self, scope: str, key: str) -> StoredResponse | None:
+        lookup = getattr(self.recorder, "stored_response", None)
+        assert lookup is not None, "fundledger's recorders keep idempotency records"
+        return cast("StoredResponse | None", lookup(scope, key))
+
+    def _take_snapshots(self, processing_event: ProcessingEvent[UUID]) -> None:
+        # Snapshots are taken after the events committed: a failure here must not look like a
+        # failed command (a retry would record the command twice). Log it and go on.
+        try:
+            super()._take_snapshots(processing_event)
+        except Exception:
+            log.exception("snapshot.failed")
+
+    # ---- loading -----------------------------------------------------------------------------
+
+    def _load(self, text_id: str, kind: type[AggregateT], error: type[Exception]) -> AggregateT:
+        try:
+            aggregate: Aggregate = self.repository.get(UUID(str(text_id)))
+        except (ValueError, AggregateNotFoundError):
+            raise error(f"no {kind.__name__.lower()} has the id {text_id!r}") from None
+        if not isinstance(aggregate, kind):
+            raise error(f"{text_id!r} is not a {kind.__name__.lower()}")
+        return aggregate
+
+    def fund(self, fund_id: str) -> Fund:
+        return self._load(fund_id, Fund, UnknownFund)
+
+    def party(self, party_id: str) -> Party:
+        return self._load(party_id, Party, UnknownParty)
+
+    def loan(self, loan_id: str) -> Loan:
+        return self._load(loan_id, Loan, UnknownLoan)
+
+    def event(self, event_id: str) -> LedgerEvent:
+        originator_id, version = parse_event_id(event_id)
+        found = list(self.events.get(originator_id, gt=version - 1, lte=version))
+        if not found or not isinstance(found[0], LedgerEvent):
+            raise UnknownEvent(f"no event has the id {event_id!r}")
+        return found[0]
+
+    # ---- deciders: load, check through the domain, return what changed ---------------------
+
+    def _register_party(self, cmd: c.RegisterParty, actor: str) -> Decision:
+        party = Party.register(
+            name=cmd.name, kind=cmd.kind, actor=actor, occurred_on=cmd.occurred_on, note=cmd.note
+        )
+        return Decision([party], str(party.id))
+
+    def _open_fund(self, cmd: c.OpenFund, actor: str) -> Decision:
+        custodian = self.party(cmd.custodian)
+        fund = Fund.open(
+            name=cmd.name,
+            purpose=cmd.purpose,
+            bank_account=cmd.bank_account,
+            custodian_id=custodian.id,
+            allowed_categories=list(cmd.allowed_categories),
+            revolving=cmd.revolving,
+            currency=cmd.currency,
+            share_plan=cmd.share_plan,
+            actor=actor,
+            occurred_on=cmd.occurred_on,
+            note=cmd.note,
+        )
+        return Decision([fund], str(fund.id))
+
+    def _hand_over_custody(self, cmd: c.HandOverCustody, actor: str) -> Decision:
+        fund = self.fund(cmd.fund)
+        custodian = self.party(cmd.custodian)
+        fund.hand_over_custody(
+            custodian_id=custodian.id, actor=actor, occurred_on=cmd.occurred_on, note=cmd.note
+        )
+        return Decision([fund], str(fund.id))
+
+    def _record_donation(self, cmd: c.RecordDonation, actor: str) -> Decision:
+        fund = self.fund(cmd.fund)
+        donor = self.party(cmd.donor)
+        if cmd.in_kind is not None:
+            fund.receive_in_kind(
+                donor_id=donor.id,
+                value=cmd.amount,
+                description=cmd.in_kind.description,
+                quantity=cmd.in_kind.quantity,
+                valuation_basis=cmd.in_kind.valuation_basis,
+                actor=actor,
+                occurred_on=cmd.occurred_on,
+                note=cmd.note,
+            )
+            return Decision([fund], str(fund.id))
+        donation_event_id = fund.receive_donation(
+            donor_id=donor.id,
+            amount=cmd.amount,
+            actor=actor,
+            occurred_on=cmd.occurred_on,
+            note=cmd.note,
+        )
+        fund.release_matching(
+            donation_event_id=donation_event_id,
+            donation_fen=cmd.amount.amount_fen,
+            actor=actor,
+            occurred_on=cmd.occurred_on,
+        )
+        return Decision([fund], str(fund.id))
+
+    def _allocate(self, cmd: c.AllocateFunds, actor: str) -> Decision:
+        source = self.fund(cmd.from_fund)
+        target = self.fund(cmd.to_fund)
+        if source.id == target.id:
+            raise InvalidInput("an allocation moves money between two different funds")
+        allocation_id = uuid4()
+        # Each side names the other's event id (both are the next in their streams).
+        sent_id = event_id_of(source.id, source.version + 1)
+        received_id = event_id_of(target.id, target.version + 1)
+        source.send_allocation(
+            counterpart_event_id=received_id,
+            allocation_id=allocation_id,
+            to_fund=target,
+            amount=cmd.amount,
+            purpose=cmd.purpose,
+            actor=actor,
+            occurred_on=cmd.occurred_on,
+            note=cmd.note,
+        )
+        target.receive_allocation(
+            counterpart_event_id=sent_id,
+            allocation_id=allocation_id,
+            from_fund=source,
+            amount=cmd.amount,
+            purpose=cmd.purpose,
+            actor=actor,
+            occurred_on=cmd.occurred_on,
+            note=cmd.note,
+        )
+        return Decision([source, target], str(allocation_id))
+
+    def _pledge_matching(self, cmd: c.PledgeMatchingGrant, actor: str) -> Decision:
+        fund = self.fund(cmd.fund)
+        grantor = self.party(cmd.grantor)
+        fund.pledge_matching(
+            grantor_id=grantor.id,
+            ratio=cmd.ratio,
+            cap=cmd.cap,
+            actor=actor,
+            occurred_on=cmd.occurred_on,
+            note=cmd.note,
+        )
+        grant_id = next(reversed(fund.matching_grants))
+        return Decision([fund], grant_id)
+
+    def _disburse_loan(self, cmd: c.DisburseLoan, actor: str) -> Decision:
+        fund = self.fund(cmd.fund)
+        borrower = self.party(cmd.borrower)
+        loan_id = uuid4()
+        fund_event_id = fund.disburse_loan(
+            loan_id=loan_id,
+            borrower_id=borrower.id,
+            principal=cmd.principal,
+            cohort=cmd.cohort,
+            due_on=cmd.due_on,
+            actor=actor,
+            occurred_on=cmd.occurred_on,
+            note=cmd.note,
+        )
+        loan = Loan.issue(
+            loan_id=loan_id,
+            fund_id=str(fund.id),
+            borrower_id=str(borrower.id),
+            principal=cmd.principal,
+            cohort=cmd.cohort.strip(),
+            due_on=cmd.due_on,
+            fund_event_id=fund_event_id,
+            actor=actor,
+            occurred_on=cmd.occurred_on,
+            note=cmd.note,
+        )
+        return Decision([fund, loan], str(loan_id))
+
+    def _record_repayment(self, cmd: c.RecordRepayment, actor: str) -> Decision:
+        loan = self.loan(cmd.loan)
+        loan.check_repayment(cmd.amount)
+        fund = self.fund(loan.fund_id)
+        fund_event_id = fund.receive_repayment(
+            loan_id=loan.id,
+            borrower_id=UUID(loan.borrower_id),
+            amount=cmd.amount,
+            actor=actor,
+            occurred_on=cmd.occurred_on,
+            note=cmd.note,
+        )
+        loan.repay(
+            amount=cmd.amount, fund_event_id=fund_event_id, actor=actor, occurred_on=cmd.occurred_on
+        )
+        return Decision([fund, loan], str(loan.id))
+
+    def _roll_over_cohort(self, cmd: c.RollOverCohort, actor: str) -> Decision:
+        if cmd.remainder not in c.ROLLOVER_REMAINDERS:
+            raise InvalidInput("remainder must be 'grant' or 'outstanding'")
+        if not 0 < cmd.ratio <= 1:
+            raise InvalidInput("a rollover ratio must be above 0 and at most 1")
+        fund = self.fund(cmd.fund)
+        loans = [self.loan(loan_id) for loan_id in fund.loans_of_cohort(cmd.cohort.strip())]
+        lines: list[RolloverLine] = []
+        for loan in loans:
+            if loan.owed_fen <= 0:
+                continue
+            repaid_fen = min(scale_fen(loan.principal_fen, cmd.ratio), loan.owed_fen)
+            granted_fen = loan.owed_fen - repaid_fen if cmd.remainder == "grant" else 0
+            lines.append(
+                RolloverLine(loan_id=str(loan.id), repaid_fen=repaid_fen, granted_fen=granted_fen)
+            )
+        fund_event_id = fund.roll_over_cohort(
+            cohort=cmd.cohort.strip(),
+            ratio=cmd.ratio,
+            remainder=cmd.remainder,
+            lines=lines,
+            actor=actor,
+            occurred_on=cmd.occurred_on,
+            note=cmd.note,
+        )
+        changed: list[Aggregate] = [fund]
+        by_id = {str(loan.id): loan for loan in loans}
+        for line in lines:
+            loan = by_id[line["loan_id"]]
+            loan.roll_over(
+                repaid_fen=line["repaid_fen"],
+                granted_fen=line["granted_fen"],
+                fund_event_id=fund_event_id,
+                actor=actor,
+                occurred_on=cmd.occurred_on,
+            )
+            changed.append(loan)
+        return Decision(changed, str(fund.id))
+
+    def _pay_expenditure(self, cmd: c.PayExpenditure, actor: str) -> Decision:
+        fund = self.fund(cmd.fund)
+        payee = self.party(cmd.payee)
+        fund.pay_expenditure(
+            payee_id=payee.id,
+            amount=cmd.amount,
+            category=cmd.category,
+            voucher=cmd.voucher,
+            actor=actor,
+            occurred_on=cmd.occurred_on,
+            note=cmd.note,
+        )
+        return Decision([fund], str(fund.id))
+
+    def _subscribe_shares(self, cmd: c.SubscribeShares, actor: str) -> Decision:
+        fund = self.fund(cmd.fund)
+        member = self.party(cmd.member)
+        fund.subscribe_shares(
+            member_id=member.id,
+            shares=cmd.shares,
+            actor=actor,
+            occurred_on=cmd.occurred_on,
+            note=cmd.note,
+        )
+        return Decision([fund], str(fund.id))
+
+    def _record_bank_statement(self, cmd: c.RecordBankStatement, actor: str) -> Decision:
+        fund = self.fund(cmd.fund)
+        fund.record_bank_statement(
+            balance=cmd.balance, actor=actor, occurred_on=cmd.occurred_on, note=cmd.note
+        )
+        return Decision([fund], str(fund.id))
+
+    def _reverse(self, cmd: c.ReverseEvent, actor: str) -> Decision:
+        original = self.event(cmd.event_id)
+        # A loan's events mirror a fund event; the money moved in the fund, so reverse that one.
+        fund_event_id = getattr(original, "fund_event_id", None)
+        if isinstance(original, Loan.Event) and fund_event_id:
+            original = self.event(fund_event_id)
+        if not isinstance(original, Fund.Event):
+            raise NotReversible(f"{type(original).__name__} moves no money and cannot be reversed")
+        fund = self.fund(str(original.originator_id))
+        changed: dict[UUID, Aggregate] = {fund.id: fund}
+        reversal = _Reversal(self, changed, cmd.reason, actor, cmd.occurred_on)
+        reversal.reverse(fund, original)
+        return Decision(list(changed.values()), reversal.first_event_id)
+
+
+@dataclass
+class _Reversal:
+    """Undo one fund event and whatever was recorded with it (the other side, the loans)."""
+
+    ledger: FundLedger
+    changed: dict[UUID, Aggregate]
+    reason: str
+    actor: str
+    occurred_on: date
+    first_event_id: str = ""
+
+    def _fund(self, fund_id: str) -> Fund:
+        key = UUID(fund_id)
+        if key not in self.changed:
+            self.changed[key] = self.ledger.fund(fund_id)
+        return cast(Fund, self.changed[key])
+
+    def _loan(self, loan_id: str) -> Loan:
+        key = UUID(loan_id)
+        if key not in self.changed:
+            self.changed[key] = self.ledger.loan(loan_id)
+        return cast(Loan, self.changed[key])
+
+    def reverse(self, fund: Fund, original: LedgerEvent) -> None:
+        self._check_loan_side(original)
+        reversal_id = fund.reverse(
+            original=original, reason=self.reason, actor=self.actor, occurred_on=self.occurred_on
+        )
+        self.first_event_id = self.first_event_id or reversal_id
+        match original:
+            case Fund.DonationReceived():
+                # Its matching releases go with it (unless already reversed on their own).
+                for release in self._releases_of(fund, original):
+                    release_id = event_id_of(release.originator_id, release.originator_version)
+                    if release_id not in fund.reversed_event_ids:
+                        fund.reverse(
+                            original=release,
+                            reason=self.reason,
+                            actor=self.actor,
+                            occurred_on=self.occurred_on,
+                        )
+            case Fund.AllocationSent() | Fund.AllocationReceived():
+                other_id = (
+                    original.to_fund_id
+                    if isinstance(original, Fund.AllocationSent)
+                    else original.from_fund_id
+                )
+                other = self._fund(other_id)
+                other.reverse(
+                    original=self.ledger.event(original.counterpart_event_id),
+                    reason=self.reason,
+                    actor=self.actor,
+                    occurred_on=self.occurred_on,
+                )
+            case Fund.LoanDisbursed():
+                self._loan(original.loan_id).adjust(
+                    repaid_change_fen=0,
+                    granted_change_fen=0,
+                    cancelled=True,
+                    fund_event_id=reversal_id,
+                    actor=self.actor,
+                    occurred_on=self.occurred_on,
+                )
+            case Fund.RepaymentReceived():
+                self._loan(original.loan_id).adjust(
+                    repaid_change_fen=-original.amount_fen,
+                    granted_change_fen=0,
+                    cancelled=False,
+                    fund_event_id=reversal_id,
+                    actor=self.actor,
+                    occurred_on=self.occurred_on,
+                )
+            case Fund.CohortRolledOver():
+                for line in original.lines:
+                    self._loan(line["loan_id"]).adjust(
+                        repaid_change_fen=-line["repaid_fen"],
+                        granted_change_fen=-line["granted_fen"],
+                        cancelled=False,
+                        fund_event_id=reversal_id,
+                        actor=self.actor,
+                        occurred_on=self.occurred_on,
+                    )
+            case _:
+                pass
+
+    def _check_loan_side(self, original: LedgerEvent) -> None:
+        if isinstance(original, Fund.LoanDisbursed):
+            self._loan(original.loan_id).check_cancellable()
+
+    def _releases_of(self, fund: Fund, donation: Fund.DonationReceived) -> list[LedgerEvent]:
+        """Matching releases are saved right after their donation, in the same stream."""
+        version = donation.originator_version
+        following = self.ledger.events.get(
+            fund.id, gt=version, lte=version + len(fund.matching_grants)
+        )
+        donation_id = event_id_of(donation.originator_id, version)
+        return [
+            event
+            for event in following
+            if isinstance(event, Fund.MatchingFundsReleased)
+            and event.donation_event_id == donation_id
+        ]

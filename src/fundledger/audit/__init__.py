@@ -1,0 +1,1 @@
+"""The tamper-evident chain over the event log: its encoding and its verification."""

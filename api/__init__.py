@@ -1,0 +1,1 @@
+"""The HTTP face: translates HTTP to commands and queries (see docs/architecture.md)."""

@@ -1,0 +1,3 @@
+"""CLI commands: keys (filled in by its owner)."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""CLI commands: projection (filled in by its owner)."""
+
+from __future__ import annotations

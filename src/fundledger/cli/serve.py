@@ -1,0 +1,3 @@
+"""CLI commands: serve (filled in by its owner)."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""CLI commands: transfer (filled in by its owner)."""
+
+from __future__ import annotations

@@ -1,0 +1,1 @@
+"""The seed scenario (three Baocun programmes) as data, and its loader."""

@@ -12,8 +12,9 @@ FEN_PER_YUAN = 100
 DEFAULT_CURRENCY = "CNY"
 # 10^12 yuan is far beyond any real budget; a larger figure is a typo or an attack.
 AMOUNT_FEN_MAX = 10**12 * FEN_PER_YUAN
-_AMOUNT_PATTERN = re.compile(r"^(?P<yuan>\d{1,13})(?:\.(?P<fen>\d{1,2}))?$")
-_RATIO_PATTERN = re.compile(r"^\d{1,6}(?:\.\d{1,6})?$")
+# ASCII only: \d would also accept full-width and other scripts' digits, which int() reads.
+_AMOUNT_PATTERN = re.compile(r"^(?P<yuan>\d{1,13})(?:\.(?P<fen>\d{1,2}))?$", re.ASCII)
+_RATIO_PATTERN = re.compile(r"^\d{1,6}(?:\.\d{1,6})?$", re.ASCII)
 _CURRENCY_PATTERN = re.compile(r"^[A-Z]{3}$")
 
 
@@ -30,7 +31,7 @@ class Money:
             raise InvalidAmount(f"amount must be whole fen, got {self.amount_fen!r}")
         if abs(self.amount_fen) > AMOUNT_FEN_MAX:
             raise InvalidAmount("amount is beyond the limit of 1,000,000,000,000.00")
-        if not _CURRENCY_PATTERN.match(self.currency):
+        if not _CURRENCY_PATTERN.fullmatch(self.currency):
             raise InvalidAmount(f"currency must be a three-letter code, got {self.currency!r}")
 
     @classmethod

@@ -12,7 +12,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from fundledger.domain.base import LedgerCreated, LedgerEvent, require_business_date, require_note
-from fundledger.domain.errors import InvalidInput, NotReversible, RepaymentExceedsOwed
+from fundledger.domain.errors import CurrencyMismatch, NotReversible, RepaymentExceedsOwed
 from fundledger.domain.money import Money, format_fen
 
 
@@ -124,7 +124,7 @@ class Loan(Aggregate):
     def check_repayment(self, amount: Money) -> None:
         """Repayment is never above what is owed (and never in another currency)."""
         if amount.currency != self.currency:
-            raise InvalidInput(f"the loan is in {self.currency}, not {amount.currency}")
+            raise CurrencyMismatch(f"the loan is in {self.currency}, not {amount.currency}")
         if amount.amount_fen > self.owed_fen:
             raise RepaymentExceedsOwed(
                 f"repayment of {format_fen(amount.amount_fen)} exceeds the "

@@ -177,6 +177,24 @@ class ReverseEvent:
     occurred_on: date
 
 
+@dataclass(frozen=True)
+class IssueApiKey:
+    """Record a new API key; only its hash travels (the key itself is shown once, elsewhere)."""
+
+    key_hash: str
+    role: str
+    name: str
+    funds: list[str]
+    occurred_on: date
+
+
+@dataclass(frozen=True)
+class RevokeApiKey:
+    key_id: str
+    reason: str
+    occurred_on: date
+
+
 Command = (
     RegisterParty
     | OpenFund
@@ -191,6 +209,8 @@ Command = (
     | SubscribeShares
     | RecordBankStatement
     | ReverseEvent
+    | IssueApiKey
+    | RevokeApiKey
 )
 
 ROLLOVER_REMAINDERS = ("grant", "outstanding")

@@ -21,6 +21,7 @@ from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcodin
 
 from fundledger.adapters.records import IdempotencyClaim, StoredResponse
 from fundledger.application import commands as c
+from fundledger.domain.access import ApiKey, UnknownApiKey
 from fundledger.domain.base import LedgerEvent, event_id_of, parse_event_id, require_text
 from fundledger.domain.errors import (
     ConcurrentUpdate,
@@ -87,6 +88,8 @@ class FundLedger(Application[UUID]):
             c.SubscribeShares: self._subscribe_shares,
             c.RecordBankStatement: self._record_bank_statement,
             c.ReverseEvent: self._reverse,
+            c.IssueApiKey: self._issue_api_key,
+            c.RevokeApiKey: self._revoke_api_key,
         }
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
@@ -181,6 +184,9 @@ class FundLedger(Application[UUID]):
 
     def loan(self, loan_id: str) -> Loan:
         return self._load(loan_id, Loan, UnknownLoan)
+
+    def api_key(self, key_id: str) -> ApiKey:
+        return self._load(key_id, ApiKey, UnknownApiKey)
 
     def event(self, event_id: str) -> LedgerEvent:
         originator_id, version = parse_event_id(event_id)
@@ -413,6 +419,23 @@ class FundLedger(Application[UUID]):
             balance=cmd.balance, actor=actor, occurred_on=cmd.occurred_on, note=cmd.note
         )
         return Decision([fund], str(fund.id))
+
+    def _issue_api_key(self, cmd: c.IssueApiKey, actor: str) -> Decision:
+        fund_ids = [str(self.fund(fund_id).id) for fund_id in cmd.funds]
+        key = ApiKey.issue(
+            key_hash=cmd.key_hash,
+            role=cmd.role,
+            name=cmd.name,
+            fund_ids=fund_ids,
+            actor=actor,
+            occurred_on=cmd.occurred_on,
+        )
+        return Decision([key], str(key.id))
+
+    def _revoke_api_key(self, cmd: c.RevokeApiKey, actor: str) -> Decision:
+        key = self.api_key(cmd.key_id)
+        key.revoke(reason=cmd.reason, actor=actor, occurred_on=cmd.occurred_on)
+        return Decision([key], str(key.id))
 
     def _reverse(self, cmd: c.ReverseEvent, actor: str) -> Decision:
         original = self.event(cmd.event_id)

@@ -1,0 +1,108 @@
+"""The FastAPI application factory: settings, store, read side, middleware, errors, routers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+
+from api.deps import FailedAuthenticationLimiter
+from api.errors import install_error_handlers
+from api.log import configure_logging
+from api.middleware import RequestContextMiddleware
+from api.routers import allocations, audit, events, funds, health, keys, loans, parties
+from api.settings import Settings
+from fundledger.adapters.store import parse_database_url
+from fundledger.application.ledger import FundLedger
+from fundledger.bootstrap import open_ledger
+from projections.queries import ReadModels
+
+API_VERSION = "1.0.0"
+DESCRIPTION = """\
+fundledger records village poverty-alleviation money as events — donations, allocations, matching
+grants, interest-free loans in revolving cohorts, expenditures against vouchers — and answers from
+read models built from those events.
+
+* Authenticate with `Authorization: Bearer KEY` (keys come from `fundledger keys create`).
+* Amounts are JSON strings in yuan ("1100", "1100.5", "1100.50" in; always "1100.50" out);
+  a JSON number for an amount is a 422.
+* Every POST that records events takes an `Idempotency-Key` header and answers 201 with the
+  resource, its `event_ids` and the store `position`; pass `min_position=<position>` to a GET to
+  read your own write.
+* Errors are RFC 9457 `application/problem+json`; a broken rule is a 409 naming the rule.
+"""
+
+ReadSideOpener = Callable[[Settings, FundLedger], tuple[ReadModels | None, Callable[[], None]]]
+
+
+def no_read_side(
+    settings: Settings, ledger: FundLedger
+) -> tuple[ReadModels | None, Callable[[], None]]:
+    return None, lambda: None
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    ledger: FundLedger | None = None,
+    read_models: ReadModels | None = None,
+    open_read_side: ReadSideOpener | None = None,
+    configure_logs: bool = True,
+) -> FastAPI:
+    """The API on `settings` (default: from the environment).
+
+    Pass `ledger`/`read_models` to share ones the caller owns (tests); otherwise they are opened on
+    start-up and closed on shutdown.
+    """
+    settings = settings or Settings()
+    if configure_logs:
+        configure_logging(settings.log_format, settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        own_ledger = ledger is None
+        app.state.ledger = ledger or open_ledger(settings.database_url)
+        close_read_side: Callable[[], None] = lambda: None  # noqa: E731 - a no-op closer
+        if read_models is None:
+            opener = open_read_side or default_read_side
+            app.state.read_models, close_read_side = opener(settings, app.state.ledger)
+        try:
+            yield
+        finally:
+            close_read_side()
+            if own_ledger:
+                app.state.ledger.close()
+
+    app = FastAPI(
+        title="fundledger",
+        version=API_VERSION,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.ledger = ledger
+    app.state.read_models = read_models
+    app.state.store_kind = parse_database_url(settings.database_url).kind
+    app.state.auth_limiter = FailedAuthenticationLimiter(
+        settings.unauthorized_per_window_max, settings.unauthorized_window_s
+    )
+    install_error_handlers(app, retry_after_s=settings.retry_after_s)
+    for module in (health, parties, funds, allocations, loans, events, audit, keys):
+        app.include_router(module.router)
+    app.add_middleware(RequestContextMiddleware, body_bytes_max=settings.body_bytes_max)
+    return app
+
+
+def default_read_side(
+    settings: Settings, ledger: FundLedger
+) -> tuple[ReadModels | None, Callable[[], None]]:
+    """The read models on the same store, caught up and followed in this process."""
+    return no_read_side(settings, ledger)
+
+
+def openapi_document() -> dict[str, Any]:
+    """The OpenAPI document, as written to api/openapi.json."""
+    app = create_app(Settings(), configure_logs=False)
+    return app.openapi()

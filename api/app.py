@@ -12,6 +12,7 @@ from api.deps import FailedAuthenticationLimiter
 from api.errors import install_error_handlers
 from api.log import configure_logging
 from api.middleware import RequestContextMiddleware
+from api.problems import PROBLEM_MEDIA_TYPE
 from api.routers import allocations, audit, events, funds, health, keys, loans, parties
 from api.settings import Settings
 from fundledger.adapters.store import parse_database_url
@@ -89,10 +90,34 @@ def create_app(
         settings.unauthorized_per_window_max, settings.unauthorized_window_s
     )
     install_error_handlers(app, retry_after_s=settings.retry_after_s)
+    _document_problems_as_problem_json(app)
     for module in (health, parties, funds, allocations, loans, events, audit, keys):
         app.include_router(module.router)
     app.add_middleware(RequestContextMiddleware, body_bytes_max=settings.body_bytes_max)
     return app
+
+
+def _document_problems_as_problem_json(app: FastAPI) -> None:
+    """Error answers are application/problem+json: say so in the document (FastAPI says JSON)."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        document = generate()
+        for operations in document["paths"].values():
+            for operation in operations.values():
+                for status, response in operation.get("responses", {}).items():
+                    if int(status) < 400:
+                        continue
+                    content = response.setdefault("content", {})
+                    plain = content.pop("application/json", None)
+                    if plain is not None:
+                        content.setdefault(PROBLEM_MEDIA_TYPE, {})["schema"] = plain["schema"]
+        app.openapi_schema = document
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def default_read_side(

@@ -69,3 +69,121 @@ def recorded_example(example: Mapping[str, Any], **fields: Any) -> dict[int | st
     """The 201 entry with an example answer."""
     body = {**example, **fields}
     return {201: {"content": {"application/json": {"example": body}}}}
+
+
+def answered(example: Any) -> dict[int | str, Any]:
+    """The 200 entry with an example answer."""
+    return {200: {"content": {"application/json": {"example": example}}}}
+
+
+FUND_ITEM = {
+    "id": FUND_ID,
+    "name": "Siluogou cattle fund",
+    "purpose": "Interest-free support for cattle-raising households, revolving by cohort",
+    "revolving": True,
+    "balance": "12000.00",
+    "currency": "CNY",
+}
+FUND_PAGE = {"items": [FUND_ITEM], "next_cursor": None}
+FUND_DETAIL = {
+    **FUND_ITEM,
+    "bank_account": "6222 0210 0101 2345 678",
+    "custodian": PARTY_ID,
+    "allowed_categories": ["cattle"],
+    "version": 126,
+    "in_kind_value": "0.00",
+}
+PARTY_PAGE = {
+    "items": [{"id": PARTY_ID, "name": "Municipal Civil Affairs Bureau", "kind": "government"}],
+    "next_cursor": None,
+}
+BALANCE = {"fund_id": FUND_ID, "as_of": "2016-12-31", "balance": "12000.00", "currency": "CNY"}
+LEDGER_PAGE = {
+    "items": [
+        {
+            "event_id": f"{FUND_ID}.2",
+            "occurred_on": "2016-03-01",
+            "kind": "donation",
+            "amount": "11950.00",
+            "direction": "in",
+            "counterparty": PARTY_ID,
+            "running_balance": "11950.00",
+            "category": None,
+            "voucher": None,
+            "in_kind": False,
+            "reverses": None,
+            "reversed_by": None,
+            "note": "",
+        }
+    ],
+    "next_cursor": "2",
+}
+COMPLIANCE = {
+    "fund_id": FUND_ID,
+    "special_account": {"ok": True, "details": {"bank_account": "6222 0210 0101 2345 678"}},
+    "special_ledger": {"ok": True, "details": {"events": 126}},
+    "special_personnel": {"ok": True, "details": {"custodian": PARTY_ID}},
+    "closed_operation": {"ok": True, "details": {"allowed_categories": ["cattle"]}},
+    "findings": [],
+}
+COHORTS = {
+    "fund_id": FUND_ID,
+    "items": [
+        {
+            "cohort": "1",
+            "loans": 80,
+            "principal": "88000.00",
+            "repaid": "44000.00",
+            "granted": "44000.00",
+            "outstanding": "0.00",
+            "overdue": "0.00",
+            "repayment_rate": "0.50",
+            "funded_by": [],
+        },
+        {
+            "cohort": "2",
+            "loans": 40,
+            "principal": "44000.00",
+            "repaid": "0.00",
+            "granted": "0.00",
+            "outstanding": "44000.00",
+            "overdue": "0.00",
+            "repayment_rate": "0.00",
+            "funded_by": ["1"],
+        },
+    ],
+}
+FLOWS = {
+    "party_id": PARTY_ID,
+    "given": "11950.00",
+    "items": [
+        {"destination_kind": "grant", "destination": LOAN_ID, "amount": "5258.00", "detail": ""},
+        {"destination_kind": "loan", "destination": LOAN_ID, "amount": "5258.00", "detail": ""},
+        {"destination_kind": "fund", "destination": FUND_ID, "amount": "1434.00", "detail": ""},
+    ],
+}
+SOURCES = {
+    "fund_id": FUND_ID,
+    "balance": "12000.00",
+    "items": [
+        {"party_id": PARTY_ID, "amount": "1434.00"},
+        {"party_id": "1c9d3e5f-7a2b-4c6d-8e0f-1a2b3c4d5e6f", "amount": "10566.00"},
+    ],
+}
+AUDIT_PAGE = {
+    "items": [
+        {
+            "position": 1,
+            "event_id": f"{PARTY_ID}.1",
+            "type": "Party.Registered",
+            "originator_id": PARTY_ID,
+            "occurred_on": "2016-03-01",
+            "recorded_at": "2026-11-28T17:00:00.000000Z",
+            "actor": "clerk-wang",
+            "summary": "registered government Municipal Civil Affairs Bureau",
+            "hash": "9f2c" + "0" * 60,
+            "prev_hash": "0" * 64,
+        }
+    ],
+    "next_cursor": "1",
+}

@@ -16,7 +16,7 @@ router = APIRouter(prefix="/v1/audit", tags=["audit"])
     "/events",
     response_model=AuditEventPage,
     summary="Every event in store order, with actor, recorded time and its chain hash",
-    responses=ex.problems(*ex.QUERY_PROBLEMS),
+    responses={**ex.answered(ex.AUDIT_PAGE), **ex.problems(*ex.QUERY_PROBLEMS)},
 )
 def audit_events(
     *, caller: AuditReader, reads: Reads, limit: Limit = 100, cursor: Cursor = None

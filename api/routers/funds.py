@@ -413,7 +413,7 @@ def _item(fund: FundSummary) -> dict[str, object]:
     "",
     response_model=FundPage,
     summary="List the funds this key may see",
-    responses=ex.problems(*ex.QUERY_PROBLEMS),
+    responses={**ex.answered(ex.FUND_PAGE), **ex.problems(*ex.QUERY_PROBLEMS)},
 )
 def list_funds(
     *, caller: FundReader, reads: Reads, limit: Limit = 100, cursor: Cursor = None
@@ -429,7 +429,7 @@ def list_funds(
     "/{fund_id}",
     response_model=FundDetailOut,
     summary="One fund: its account, custodian, allowed categories, balance and version",
-    responses=ex.problems(*ex.QUERY_PROBLEMS),
+    responses={**ex.answered(ex.FUND_DETAIL), **ex.problems(*ex.QUERY_PROBLEMS)},
 )
 def get_fund(fund_id: FundId, caller: FundReader, reads: Reads) -> FundDetailOut:
     caller.check_fund(fund_id)
@@ -448,7 +448,7 @@ def get_fund(fund_id: FundId, caller: FundReader, reads: Reads) -> FundDetailOut
     "/{fund_id}/balance",
     response_model=BalanceOut,
     summary="The fund's cash balance, now or at the end of a business date",
-    responses=ex.problems(*ex.QUERY_PROBLEMS),
+    responses={**ex.answered(ex.BALANCE), **ex.problems(*ex.QUERY_PROBLEMS)},
 )
 def get_balance(
     *,
@@ -471,7 +471,7 @@ def get_balance(
     "/{fund_id}/ledger",
     response_model=LedgerPage,
     summary="The fund's special ledger: every movement with its running balance",
-    responses=ex.problems(*ex.QUERY_PROBLEMS),
+    responses={**ex.answered(ex.LEDGER_PAGE), **ex.problems(*ex.QUERY_PROBLEMS)},
 )
 def get_ledger(
     *,
@@ -526,7 +526,7 @@ def _check(check: ComplianceCheck) -> ComplianceCheckOut:
     "/{fund_id}/compliance",
     response_model=ComplianceOut,
     summary="Three specialized and closed: account, ledger, personnel, closed operation",
-    responses=ex.problems(*ex.QUERY_PROBLEMS),
+    responses={**ex.answered(ex.COMPLIANCE), **ex.problems(*ex.QUERY_PROBLEMS)},
 )
 def get_compliance(fund_id: FundId, caller: FundReader, reads: Reads) -> ComplianceOut:
     caller.check_fund(fund_id)
@@ -548,7 +548,7 @@ def get_compliance(fund_id: FundId, caller: FundReader, reads: Reads) -> Complia
     "/{fund_id}/sources",
     response_model=SourcesOut,
     summary="Lineage: the mix of original sources in the fund's balance (sums to it)",
-    responses=ex.problems(*ex.QUERY_PROBLEMS),
+    responses={**ex.answered(ex.SOURCES), **ex.problems(*ex.QUERY_PROBLEMS)},
 )
 def get_sources(fund_id: FundId, caller: FundReader, reads: Reads) -> SourcesOut:
     caller.check_fund(fund_id)

@@ -189,7 +189,7 @@ def roll_over_cohort(
     "/v1/funds/{fund_id}/cohorts",
     response_model=CohortList,
     summary="The fund's loan cohorts: principal, repaid, granted, outstanding",
-    responses=ex.problems(*ex.QUERY_PROBLEMS),
+    responses={**ex.answered(ex.COHORTS), **ex.problems(*ex.QUERY_PROBLEMS)},
 )
 def list_cohorts(fund_id: FundId, caller: FundReader, reads: Reads) -> CohortList:
     caller.check_fund(fund_id)

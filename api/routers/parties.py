@@ -63,7 +63,7 @@ def register_party(
     "",
     response_model=PartyPage,
     summary="List parties",
-    responses=ex.problems(*ex.QUERY_PROBLEMS),
+    responses={**ex.answered(ex.PARTY_PAGE), **ex.problems(*ex.QUERY_PROBLEMS)},
 )
 def list_parties(
     *, caller: Reader, reads: Reads, limit: Limit = 100, cursor: Cursor = None
@@ -77,7 +77,7 @@ def list_parties(
     "/{party_id}/flows",
     response_model=FlowsOut,
     summary="Where a party's money went (lineage through funds, loans and cohorts)",
-    responses=ex.problems(*ex.QUERY_PROBLEMS),
+    responses={**ex.answered(ex.FLOWS), **ex.problems(*ex.QUERY_PROBLEMS)},
 )
 def party_flows(party_id: PartyId, caller: Reader, reads: Reads) -> FlowsOut:
     flows = found(reads.flows(party_id), UnknownParty(f"no party has the id {party_id!r}"))

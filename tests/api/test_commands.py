@@ -60,7 +60,7 @@ def test_open_fund_with_a_share_plan(api: Api) -> None:
 
 
 def test_donation_amounts_are_normalised_to_two_decimals(api: Api) -> None:
-    """Amounts in ("1100", "1100.5") come back as "1100.00" and "1100.50"; the fund grows by them."""
+    """Amounts "1100" and "1100.5" come back as "1100.00" and "1100.50"; the fund grows by them."""
     before = api.balance_fen()
     whole = api.post(f"/v1/funds/{api.fund_id}/donations", _donation(api, "1100"))
     half = api.post(f"/v1/funds/{api.fund_id}/donations", _donation(api, "1100.5"))

@@ -69,6 +69,7 @@ class LedgerLine:
     reverses: str | None = None
     reversed_by: str | None = None
     note: str = ""
+    counterparty_name: str = ""  # the party's or fund's name, when the counterparty is one
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,8 @@ class CohortSummary:
     overdue_fen: int
     repayment_rate: str  # decimal string, e.g. "0.50"
     funded_by: list[str] = field(default_factory=list)  # earlier cohorts whose repayments paid it
+    # fen of this cohort's loans that came from each earlier cohort's repayments (pro rata)
+    funded_by_fen: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -120,6 +123,7 @@ class PartyFlows:
     party_id: str
     given_fen: int
     items: list[Flow]
+    in_kind_fen: int = 0  # value of goods given (not cash, so not in `given_fen` or the items)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,241 @@
+"""The projection runner: the event log, in store order, into every read model, exactly once.
+
+One batch = one read of up to `batch_size` notifications from the lowest tracked position, each
+decoded once and handed to every read model that has not seen it, then ONE transaction that
+writes all pending rows and moves each model's tracking row from the position it was read at to
+the batch's last position. If another process moved a position first, the update finds nothing,
+the whole transaction rolls back and the runner reloads (so two runners never double-count).
+Events no model cares about still advance the positions. PostgreSQL positions have gaps, so the
+next batch starts after the last position seen, never at "last + 1 assumed to exist".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+from uuid import UUID
+
+import structlog
+
+from projections.database import Conflict, Cursor, Database
+from projections.model import Fact, ReadModel
+
+log = structlog.get_logger(__name__)
+
+TRACKING_TABLE = "rm_tracking"
+BATCH_SIZE_DEFAULT = 500
+# Any constant: the PostgreSQL advisory lock that serialises creating and dropping read models.
+_SCHEMA_LOCK_KEY = 0x524D5348
+
+Progress = Callable[[int, int], None]  # (position reached, head of the log)
+
+
+class EventSource(Protocol):
+    """What the runner reads: the ledger application's recorder and mapper (duck-typed)."""
+
+    @property
+    def recorder(self) -> Any: ...
+
+    @property
+    def mapper(self) -> Any: ...
+
+
+def decode(notification: Any, mapper: Any) -> Fact:
+    """One stored notification as a Fact (the mapper handles transcoding, upcasting, ciphers)."""
+    event = mapper.to_domain_event(notification)
+    return Fact(
+        position=notification.id,
+        event_id=f"{notification.originator_id}.{notification.originator_version}",
+        originator_id=str(notification.originator_id),
+        originator_version=notification.originator_version,
+        type=type(event).__qualname__,
+        event=event,
+        recorded_at=event.timestamp,
+        occurred_on=getattr(event, "occurred_on", None),
+        actor=getattr(event, "actor", ""),
+    )
+
+
+class ProjectionRunner:
+    """Brings read models up to the head of the log, batch by batch."""
+
+    def __init__(
+        self,
+        database: Database,
+        source: EventSource,
+        models: Sequence[ReadModel],
+        *,
+        batch_size: int = BATCH_SIZE_DEFAULT,
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        self.database = database
+        self.source = source
+        self.models = list(models)
+        self.batch_size = batch_size
+        self.positions: dict[str, int] = {}
+
+    # ---- set-up ----------------------------------------------------------------------------------
+
+    def setup(self) -> None:
+        """Create missing tables; a model whose tables changed is dropped and rebuilt on its own."""
+        with self.database.write() as cursor:
+            _lock_schema(cursor)
+            cursor.execute(
+                f"CREATE TABLE IF NOT EXISTS {TRACKING_TABLE} (read_model TEXT PRIMARY KEY, "
+                "position BIGINT NOT NULL, schema_fingerprint TEXT NOT NULL)"
+            )
+            tracked: dict[str, str] = dict(
+                cursor.execute(f"SELECT read_model, schema_fingerprint FROM {TRACKING_TABLE}")
+            )
+            for model in self.models:
+                fingerprint = model.schema_fingerprint()
+                if tracked.get(model.name) != fingerprint:
+                    _reset_model(cursor, model, fingerprint)
+                for table in model.tables:
+                    for statement in table.create_statements(cursor.dialect):
+                        cursor.execute(statement)
+        self.reload()
+
+    def drop(self) -> None:
+        """Drop every read model's tables and positions (rebuild starts from nothing)."""
+        with self.database.write() as cursor:
+            _lock_schema(cursor)
+            cursor.execute(
+                f"CREATE TABLE IF NOT EXISTS {TRACKING_TABLE} (read_model TEXT PRIMARY KEY, "
+                "position BIGINT NOT NULL, schema_fingerprint TEXT NOT NULL)"
+            )
+            for model in self.models:
+                _reset_model(cursor, model, "")
+        for model in self.models:
+            model.discard()
+
+    def reload(self) -> None:
+        """Re-read positions and every model's in-memory state from the database."""
+        with self.database.read() as cursor:
+            self.positions = {
+                name: int(position)
+                for name, position in cursor.execute(
+                    f"SELECT read_model, position FROM {TRACKING_TABLE}"
+                )
+            }
+            for model in self.models:
+                model.discard()
+                model.load(cursor)
+        missing = [m.name for m in self.models if m.name not in self.positions]
+        if missing:
+            raise RuntimeError(f"read models not set up: {', '.join(missing)} (run setup first)")
+
+    # ---- running ---------------------------------------------------------------------------------
+
+    def position(self) -> int:
+        """The position every read model has reached (the lowest of them)."""
+        return min((self.positions.get(m.name, 0) for m in self.models), default=0)
+
+    def head(self) -> int:
+        return int(self.source.recorder.max_notification_id() or 0)
+
+    def run_batch(self) -> int:
+        """Project one batch; returns how many notifications it covered (0: nothing new)."""
+        start = self.position()
+        notifications = self.source.recorder.select_notifications(
+            start + 1, self.batch_size, inclusive_of_start=True
+        )
+        if not notifications:
+            return 0
+        last = int(notifications[-1].id)
+        try:
+            self._project(notifications)
+            self._commit(last)
+        except Conflict:
+            log.info("projection.conflict", position=start)
+            self.reload()
+            return 0
+        except BaseException:
+            self.reload()
+            raise
+        return len(notifications)
+
+    def catch_up(
+        self, progress: Progress | None = None, should_stop: Callable[[], bool] | None = None
+    ) -> int:
+        """Run batches until the head seen at the start is reached; returns events projected."""
+        head = self.head()
+        projected = 0
+        while self.position() < head:
+            if should_stop is not None and should_stop():
+                break
+            count = self.run_batch()
+            projected += count
+            if progress is not None:
+                progress(self.position(), head)
+            if count == 0 and self.position() < head:
+                continue  # a conflict: positions were reloaded, try again
+        return projected
+
+    def rebuild(self, progress: Progress | None = None) -> int:
+        self.drop()
+        self.setup()
+        return self.catch_up(progress)
+
+    def _project(self, notifications: Sequence[Any]) -> None:
+        mapper = self.source.mapper
+        behind = [(model, self.positions[model.name]) for model in self.models]
+        with self.database.read() as cursor:
+            context = _Context(cursor, self.source)
+            for notification in notifications:
+                fact = decode(notification, mapper)
+                for model, position in behind:
+                    if fact.position > position:
+                        model.project(fact, context)
+
+    def _commit(self, last: int) -> None:
+        with self.database.write() as cursor:
+            for model in self.models:
+                old = self.positions[model.name]
+                if old >= last:
+                    continue
+                model.write(cursor)
+                cursor.execute(
+                    f"UPDATE {TRACKING_TABLE} SET position = ? "
+                    "WHERE read_model = ? AND position = ?",
+                    (last, model.name, old),
+                )
+                if cursor.rowcount() != 1:
+                    raise Conflict(f"{model.name} was moved past {old} by another runner")
+        for model in self.models:
+            model.discard()
+            self.positions[model.name] = max(self.positions[model.name], last)
+
+
+class _Context:
+    """Lookups a model may make while projecting (rare: reversals, state from before a restart)."""
+
+    def __init__(self, cursor: Cursor, source: EventSource) -> None:
+        self.cursor = cursor
+        self._source = source
+
+    def event(self, event_id: str) -> Any:
+        originator, _, version_text = event_id.rpartition(".")
+        version = int(version_text)
+        stored = self._source.recorder.select_events(UUID(originator), gt=version - 1, lte=version)
+        if not stored:
+            raise LookupError(f"event {event_id} is not in the store")
+        return self._source.mapper.to_domain_event(stored[0])
+
+
+def _lock_schema(cursor: Cursor) -> None:
+    if cursor.dialect == "postgresql":
+        cursor.execute("SELECT pg_advisory_xact_lock(?)", (_SCHEMA_LOCK_KEY,))
+
+
+def _reset_model(cursor: Cursor, model: ReadModel, fingerprint: str) -> None:
+    for table in model.tables:
+        cursor.execute(f"DROP TABLE IF EXISTS {table.name}")
+    cursor.execute(f"DELETE FROM {TRACKING_TABLE} WHERE read_model = ?", (model.name,))
+    if fingerprint:
+        cursor.execute(
+            f"INSERT INTO {TRACKING_TABLE} (read_model, position, schema_fingerprint) "
+            "VALUES (?, 0, ?)",
+            (model.name, fingerprint),
+        )

@@ -1,3 +1,159 @@
-"""CLI commands: audit (filled in by its owner)."""
+"""CLI commands: verify the audit trail, sign checkpoints, the signing key, the auditor's export."""
 
 from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from eventsourcing.persistence import PersistenceError
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from fundledger.adapters.store import DatabaseUrlError
+from fundledger.application.ledger import FundLedger
+from fundledger.audit.checkpoints import (
+    CheckpointError,
+    LogNotIntact,
+    SignedCheckpoint,
+    load_checkpoint,
+    sign_checkpoint,
+    write_checkpoint,
+)
+from fundledger.audit.signing import (
+    SigningKeyError,
+    key_id,
+    load_signing_key,
+    public_key_hex,
+    signing_key_path,
+)
+from fundledger.audit.verify import VerifyReport, log_size, verify_log
+from fundledger.bootstrap import open_ledger
+from fundledger.cli.app import app, fail, keys_app
+
+EXIT_BROKEN = 1
+
+
+def _open() -> FundLedger:
+    try:
+        return open_ledger(create_tables=False)
+    except DatabaseUrlError as error:
+        raise fail(str(error)) from None
+
+
+@app.command()
+def verify(
+    checkpoint: Annotated[
+        Path | None,
+        typer.Option(
+            help="A signed checkpoint file: also prove the log still holds, unchanged, "
+            "everything it covered."
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Recompute the audit chain over every event; exit 1 at the first broken position."""
+    signed = _read_checkpoint(checkpoint) if checkpoint is not None else None
+    ledger = _open()
+    try:
+        report = _verify_with_progress(ledger, signed)
+    except PersistenceError as error:
+        raise fail(f"cannot read the audit trail: {error}") from None
+    finally:
+        ledger.close()
+    if as_json:
+        typer.echo(json.dumps(report.to_dict(), indent=2))
+    else:
+        _print_report(report, signed)
+    if not report.ok:
+        raise typer.Exit(EXIT_BROKEN)
+
+
+def _read_checkpoint(path: Path) -> SignedCheckpoint:
+    try:
+        return load_checkpoint(path)
+    except CheckpointError as error:
+        raise fail(str(error)) from None
+
+
+def _verify_with_progress(ledger: FundLedger, signed: SignedCheckpoint | None) -> VerifyReport:
+    if not sys.stderr.isatty():
+        return verify_log(ledger, signed)
+    columns = (
+        TextColumn("verifying"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, transient=True, console=Console(stderr=True)) as bar:
+        task = bar.add_task("verify", total=log_size(ledger))
+        return verify_log(ledger, signed, lambda checked: bar.update(task, completed=checked))
+
+
+def _print_report(report: VerifyReport, signed: SignedCheckpoint | None) -> None:
+    if report.ok:
+        typer.echo(f"audit trail intact: {report.events_checked:,} events checked")
+        typer.echo(f"head: position {report.head_position}, hash {report.head_hash}")
+        if signed is not None:
+            typer.echo(
+                f"checkpoint: position {signed.position}, signed {signed.signed_at} by key "
+                f"{signed.key_id}: everything it covered is still there, unchanged"
+            )
+        return
+    typer.echo(f"audit trail BROKEN at position {report.broken_position}: {report.problem}")
+    typer.echo(report.detail)
+    typer.echo(
+        f"{report.events_checked:,} events verified before it; last intact link at position "
+        f"{report.head_position}, hash {report.head_hash}"
+    )
+
+
+@app.command()
+def checkpoint(
+    out: Annotated[Path, typer.Option(help="Where to write the signed checkpoint (JSON).")],
+) -> None:
+    """Verify the log, sign its head (position, hash, time), record it and write it to OUT."""
+    if not out.parent.is_dir():
+        raise fail(f"the directory {out.parent} does not exist")
+    key = _signing_key()
+    ledger = _open()
+    try:
+        signed = sign_checkpoint(ledger, key)
+    except LogNotIntact as refused:
+        raise fail(f"not signing: {refused}", EXIT_BROKEN) from None
+    except PersistenceError as error:
+        raise fail(f"cannot read the audit trail: {error}") from None
+    finally:
+        ledger.close()
+    write_checkpoint(out, signed)
+    typer.echo(
+        f"checkpoint signed: position {signed.position}, {signed.events:,} events, head "
+        f"{signed.head_hash}, at {signed.signed_at}, key {signed.key_id} -> {out}"
+    )
+
+
+def _signing_key() -> Ed25519PrivateKey:
+    path = signing_key_path()
+    existed = path.exists()
+    try:
+        key = load_signing_key(path)
+    except SigningKeyError as error:
+        raise fail(str(error)) from None
+    if not existed:
+        typer.secho(
+            f"created a new signing key at {path}; give auditors its public half: "
+            f"{public_key_hex(key)}",
+            err=True,
+        )
+    return key
+
+
+@keys_app.command("signing-key")
+def signing_key() -> None:
+    """Print the checkpoint signing key's public half (creating the key on first use)."""
+    public_hex = public_key_hex(_signing_key())
+    typer.echo(public_hex)
+    typer.secho(f"key id {key_id(public_hex)}, kept at {signing_key_path()}", err=True)

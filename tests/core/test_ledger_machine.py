@@ -161,8 +161,8 @@ class LedgerMachine(RuleBasedStateMachine):
 
     @rule(source=picks, destination=picks, amount=amounts_fen)
     def allocate(self, source: int, destination: int, amount: int) -> None:
-        source_id, destination_id = self.pick(self.funds, source), self.pick(self.funds, destination)
-        command = c.AllocateFunds(source_id, destination_id, Money(amount), ON, "p")
+        from_fund, to_fund = self.pick(self.funds, source), self.pick(self.funds, destination)
+        command = c.AllocateFunds(from_fund, to_fund, Money(amount), ON, "p")
         self.attempt(command)
 
     @rule(fund=picks, grantor=picks, ratio=ratios, cap=amounts_fen)

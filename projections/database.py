@@ -239,6 +239,8 @@ class PostgresDatabase:
     @contextmanager
     def read(self) -> Iterator[Cursor]:
         with self._pool.connection() as connection, connection.transaction():
+            # One snapshot for the whole read: a page and its running balance agree.
+            connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
             yield _PostgresCursor(connection)
 
     def close(self) -> None:

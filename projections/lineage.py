@@ -303,6 +303,16 @@ class Lineage(ReadModel):
             "SET amount_fen = rm_cohort_funding.amount_fen + excluded.amount_fen",
             [(f, cohort, by, fen) for (f, cohort, by), fen in self._funding.items() if fen],
         )
+        # Rows that came to nothing go, so the tables do not depend on where batches were cut.
+        cursor.executemany(
+            "DELETE FROM rm_lineage_holdings WHERE holder = ? AND party_id = ? AND amount_fen = 0",
+            [key for key, fen in self._terminal.items() if fen],
+        )
+        cursor.executemany(
+            "DELETE FROM rm_cohort_funding WHERE fund_id = ? AND cohort = ? AND funded_by = ? "
+            "AND amount_fen = 0",
+            [key for key, fen in self._funding.items() if fen],
+        )
         self._write_loans(cursor)
 
     def _write_live(self, cursor: Cursor) -> None:

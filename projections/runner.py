@@ -182,6 +182,12 @@ class ProjectionRunner:
         mapper = self.source.mapper
         behind = [(model, self.positions[model.name]) for model in self.models]
         with self.database.read() as cursor:
+            # Lookups must see the tables as of our positions (one snapshot for the batch).
+            stored: dict[str, int] = dict(
+                cursor.execute(f"SELECT read_model, position FROM {TRACKING_TABLE}")
+            )
+            if any(int(stored.get(m.name, -1)) != p for m, p in behind):
+                raise Conflict("another runner moved the read models since they were loaded")
             context = _Context(cursor, self.source)
             for notification in notifications:
                 fact = decode(notification, mapper)
@@ -190,12 +196,11 @@ class ProjectionRunner:
                         model.project(fact, context)
 
     def _commit(self, last: int) -> None:
+        """Positions first: a runner that lost the race finds out before writing any row."""
+        behind = [model for model in self.models if self.positions[model.name] < last]
         with self.database.write() as cursor:
-            for model in self.models:
+            for model in behind:
                 old = self.positions[model.name]
-                if old >= last:
-                    continue
-                model.write(cursor)
                 cursor.execute(
                     f"UPDATE {TRACKING_TABLE} SET position = ? "
                     "WHERE read_model = ? AND position = ?",
@@ -203,6 +208,8 @@ class ProjectionRunner:
                 )
                 if cursor.rowcount() != 1:
                     raise Conflict(f"{model.name} was moved past {old} by another runner")
+            for model in behind:
+                model.write(cursor)
         for model in self.models:
             model.discard()
             self.positions[model.name] = max(self.positions[model.name], last)

@@ -23,6 +23,7 @@ from fundledger.audit.checkpoints import (
     sign_checkpoint,
     write_checkpoint,
 )
+from fundledger.audit.export import KIT_SCRIPT, LANGUAGES, NothingToExport, export_fund_audit
 from fundledger.audit.signing import (
     SigningKeyError,
     key_id,
@@ -32,7 +33,8 @@ from fundledger.audit.signing import (
 )
 from fundledger.audit.verify import VerifyReport, log_size, verify_log
 from fundledger.bootstrap import open_ledger
-from fundledger.cli.app import app, fail, keys_app
+from fundledger.cli.app import app, export_app, fail, keys_app
+from fundledger.domain.errors import UnknownFund
 
 EXIT_BROKEN = 1
 
@@ -157,3 +159,43 @@ def signing_key() -> None:
     public_hex = public_key_hex(_signing_key())
     typer.echo(public_hex)
     typer.secho(f"key id {key_id(public_hex)}, kept at {signing_key_path()}", err=True)
+
+
+@export_app.command("audit")
+def export_audit(
+    fund: Annotated[str, typer.Option(help="The fund's id.")],
+    out: Annotated[Path, typer.Option(help="The directory to write the kit into.")],
+    lang: Annotated[str, typer.Option(help="Column headings: en, or zh for Chinese.")] = "en",
+    sign: Annotated[
+        bool, typer.Option(help="Sign a fresh checkpoint first, so the kit covers every event.")
+    ] = False,
+) -> None:
+    """Write one fund's offline audit kit: ledger, chained events, checkpoint, checker."""
+    if lang not in LANGUAGES:
+        raise fail(f"--lang must be one of {', '.join(LANGUAGES)}, got {lang!r}")
+    key = _signing_key() if sign else None
+    ledger = _open()
+    try:
+        if key is not None:
+            sign_checkpoint(ledger, key)
+        summary = export_fund_audit(ledger, fund, out, lang)
+    except (UnknownFund, NothingToExport) as error:
+        raise fail(str(error)) from None
+    except LogNotIntact as refused:
+        raise fail(f"not exporting: {refused}", EXIT_BROKEN) from None
+    except PersistenceError as error:
+        raise fail(f"cannot read the audit trail: {error}") from None
+    finally:
+        ledger.close()
+    typer.echo(
+        f"exported fund {summary.fund_id} to {summary.directory}: {summary.fund_events} of its "
+        f"events among {summary.lines} chain positions, up to the checkpoint at position "
+        f"{summary.checkpoint.position} signed {summary.checkpoint.signed_at}"
+    )
+    typer.echo(f"check it offline: python {summary.directory / KIT_SCRIPT}")
+    if summary.later_fund_events:
+        typer.secho(
+            f"note: {summary.later_fund_events} later events of this fund come after that "
+            "checkpoint and are not in the kit; export again with --sign to include them",
+            err=True,
+        )

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+import structlog
 from fastapi import FastAPI
 
 from api.deps import FailedAuthenticationLimiter
@@ -19,6 +20,9 @@ from fundledger.adapters.store import parse_database_url
 from fundledger.application.ledger import FundLedger
 from fundledger.bootstrap import open_ledger
 from projections.queries import ReadModels
+from projections.read_models import open_read_models
+
+log = structlog.get_logger("fundledger.api")
 
 API_VERSION = "1.0.0"
 DESCRIPTION = """\
@@ -36,12 +40,6 @@ read models built from those events.
 """
 
 ReadSideOpener = Callable[[Settings, FundLedger], tuple[ReadModels | None, Callable[[], None]]]
-
-
-def no_read_side(
-    settings: Settings, ledger: FundLedger
-) -> tuple[ReadModels | None, Callable[[], None]]:
-    return None, lambda: None
 
 
 def create_app(
@@ -123,8 +121,19 @@ def _document_problems_as_problem_json(app: FastAPI) -> None:
 def default_read_side(
     settings: Settings, ledger: FundLedger
 ) -> tuple[ReadModels | None, Callable[[], None]]:
-    """The read models on the same store, caught up and followed in this process."""
-    return no_read_side(settings, ledger)
+    """The read models on the same store, caught up on start and followed in this process.
+
+    Start-up waits (bounded) for the read side to reach the head of the log, so the first GETs
+    answer from current views; past the bound the API serves and the follower keeps catching up.
+    """
+    if not settings.follow_events:
+        reads = open_read_models(settings.database_url, follow=False)
+        return reads, reads.close
+    reads = open_read_models(settings.database_url, source=ledger)
+    head = ledger.recorder.max_notification_id() or 0
+    if not reads.wait_for(head, settings.catch_up_s_max):
+        log.warning("read_side.catching_up", position=reads.position(), head=head)
+    return reads, reads.close
 
 
 def openapi_document() -> dict[str, Any]:

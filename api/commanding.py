@@ -75,4 +75,12 @@ def record(
             media_type=JSON_MEDIA_TYPE,
             headers={REPLAY_HEADER: "true"},
         )
+    _poke_read_side(request)
     return Response(render(recorded), status_code=201, media_type=JSON_MEDIA_TYPE)
+
+
+def _poke_read_side(request: Request) -> None:
+    """Wake the in-process follower now, rather than at its next poll."""
+    poke = getattr(request.app.state.read_models, "poke", None)
+    if poke is not None:
+        poke()

@@ -187,3 +187,28 @@ AUDIT_PAGE = {
     ],
     "next_cursor": "1",
 }
+
+VERIFY_OK = {
+    "ok": True,
+    "events_checked": 1342,
+    "head_hash": "5be1" + "0" * 60,
+    "head_position": 1342,
+    "position": None,
+    "problem": None,
+    "detail": "",
+    "checkpoint_position": 1200,
+}
+CHECKPOINTS = {
+    "items": [
+        {
+            "format": "fundledger-checkpoint/1",
+            "position": 1200,
+            "head_hash": "77ac" + "0" * 60,
+            "events": 1200,
+            "signed_at": "2026-11-28T18:00:00Z",
+            "key_id": "3b1f9c2e7d4a6b58",
+            "public_key": "a1" * 32,
+            "signature": "c3" * 64,
+        }
+    ]
+}

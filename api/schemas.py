@@ -454,14 +454,30 @@ class VerifyOut(Out):
     ok: bool
     events_checked: int
     head_hash: str
-    head_position: int | None = None
+    head_position: int
     position: int | None = Field(None, description="The first broken position when not ok.")
-    problem: str | None = None
-    detail: str | None = None
+    problem: str | None = Field(
+        None, description="edited, missing, inserted, reordered, truncated or rewritten."
+    )
+    detail: str = ""
+    checkpoint_position: int | None = Field(
+        None, description="The published checkpoint the log was also held against."
+    )
+
+
+class CheckpointOut(Out):
+    format: str
+    position: int
+    head_hash: str
+    events: int
+    signed_at: str
+    key_id: str
+    public_key: str
+    signature: str
 
 
 class CheckpointList(Out):
-    items: list[dict[str, Any]]
+    items: list[CheckpointOut]
 
 
 class Health(Out):

@@ -28,8 +28,10 @@ class Settings(BaseSettings):
     # What a 503 tells clients to wait before retrying.
     retry_after_s: Annotated[int, Field(ge=1, le=300)] = 2
     page_limit_max: Annotated[int, Field(ge=1, le=10_000)] = 500
-    # Follow new events for the read models inside the API process.
+    # Follow new events for the read models inside the API process (else a worker does it).
     follow_events: bool = True
+    # How long start-up waits for the read side to reach the head of the log.
+    catch_up_s_max: Annotated[float, Field(ge=0.0, le=3600.0)] = 60.0
 
     @field_validator("database_url")
     @classmethod

@@ -105,7 +105,10 @@ def _seed(ledger: FundLedger) -> tuple[str, str, str]:
 
 
 def make_app_settings(database_url: str, **overrides: Any) -> Settings:
-    return Settings(database_url=database_url, log_format="json", **overrides)
+    # A short read-your-writes bound keeps the "read side behind" test quick; the 401 limit is
+    # lifted except where a test sets it (the role matrix sends many keyless requests).
+    defaults: dict[str, Any] = {"read_wait_s_max": 1.0, "unauthorized_per_window_max": 10_000}
+    return Settings(database_url=database_url, log_format="json", **{**defaults, **overrides})
 
 
 @pytest.fixture

@@ -46,6 +46,7 @@ def test_the_contract_paths_are_all_served() -> None:
         ("GET", "/v1/funds/{fund_id}/cohorts"),
         ("GET", "/v1/parties/{party_id}/flows"),
         ("GET", "/v1/audit/events"),
+        ("GET", "/v1/audit/verify"),
         ("GET", "/health"),
     }
     served = {(method, path) for method, path, _ in OPERATIONS}

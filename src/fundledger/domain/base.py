@@ -45,7 +45,9 @@ def parse_event_id(event_id: str) -> tuple[UUID, int]:
         version = int(version_text)
     except ValueError:
         raise UnknownEvent(f"no event has the id {event_id!r}") from None
-    if version < 1:
+    # Only the canonical spelling names an event: int() and UUID() also read " 1", "01", "١",
+    # upper case and braces, which would let one event answer to many ids.
+    if version < 1 or event_id_of(originator_id, version) != event_id:
         raise UnknownEvent(f"no event has the id {event_id!r}")
     return originator_id, version
 

@@ -13,6 +13,7 @@ import pytest
 from fundledger.application import commands as c
 from fundledger.application.ledger import FundLedger
 from fundledger.bootstrap import open_ledger
+from fundledger.domain.access import hash_api_key, new_api_key
 from fundledger.domain.errors import IdempotencyKeyReused
 from fundledger.domain.fund import Fund, SharePlan
 from fundledger.domain.money import Money
@@ -34,7 +35,10 @@ def state(aggregate: Any) -> dict[str, Any]:
 
 
 def busy_fund(books: Books) -> tuple[str, str, list[str]]:
-    """A fund whose state uses every field: shares, matching, cohorts, reversals, in kind."""
+    """A fund whose state uses every field (shares, matching, cohorts, reversals, in kind).
+
+    Returns the fund, a member (party) and the loans.
+    """
     plan = SharePlan(share_price_fen=100_000, shares_min=1, shares_max=20)
     fund = books.fund(revolving=True, share_plan=plan)
     member = books.party("household")
@@ -50,35 +54,45 @@ def busy_fund(books: Books) -> tuple[str, str, list[str]]:
     return fund, member, loans
 
 
+def api_key(books: Books, fund: str) -> str:
+    """An API key limited to `fund` (the fourth aggregate type)."""
+    key_hash = hash_api_key(new_api_key())
+    return books.run(c.IssueApiKey(key_hash, "supervisor", "auditor Li", [fund], ON)).resource_id
+
+
 class TestStorage:
     """What must hold of the event store, on each kind of store."""
 
     def test_every_aggregate_reloads_identically(
         self, ledger: FundLedger, database_url: str
     ) -> None:
-        """Parties, funds and loans read back from a fresh application equal the live ones."""
+        """Parties, funds, loans and API keys read back from a fresh application equal the live."""
         books = Books(ledger)
         fund, member, loans = busy_fund(books)
+        key = api_key(books, fund)
         fresh = reloaded(database_url)
         try:
             assert state(fresh.fund(fund)) == state(ledger.fund(fund))
             assert state(fresh.party(member)) == state(ledger.party(member))
             for loan in loans:
                 assert state(fresh.loan(loan)) == state(ledger.loan(loan))
+            live_key = ledger.repository.get(UUID(key))
+            assert state(fresh.repository.get(UUID(key))) == state(live_key)
         finally:
             fresh.close()
 
     def test_snapshots_of_every_aggregate_type_round_trip(
         self, ledger: FundLedger, database_url: str
     ) -> None:
-        """A snapshot of a fund, a party and a loan reloads to the same state."""
+        """A snapshot of a fund, a party, a loan and an API key reloads to the same state."""
         books = Books(ledger)
         fund, member, loans = busy_fund(books)
-        for aggregate_id in (fund, member, *loans):
+        aggregate_ids = (fund, member, *loans, api_key(books, fund))
+        for aggregate_id in aggregate_ids:
             ledger.take_snapshot(UUID(aggregate_id))
         fresh = reloaded(database_url)
         try:
-            for aggregate_id in (fund, member, *loans):
+            for aggregate_id in aggregate_ids:
                 snapshots = list(fresh.snapshots.get(UUID(aggregate_id))) if fresh.snapshots else []
                 assert snapshots, f"no snapshot of {aggregate_id}"
                 live = ledger.repository.get(UUID(aggregate_id))

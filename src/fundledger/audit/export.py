@@ -106,7 +106,7 @@ def _write_events(
             )
         for position, event, link in entries:
             prev_hash = checker.head_hash
-            if not checker.check((position, event, link)):
+            if not checker.check_batch([(position, event, link)]):
                 break
             if position >= first and event is not None and link is not None:
                 line = _line(fund_id, event, link, prev_hash)

@@ -75,8 +75,10 @@ def open_log(ledger: FundLedger) -> Iterator[LogSource]:
         raise TypeError(f"the audit trail cannot read a {type(datastore).__name__} store")
 
 
-def log_entries(log: LogSource, batch_size: int = BATCH_SIZE) -> Generator[LogEntry, None, None]:
-    """Every position of the log in order, each with its event and its link (either may lack).
+def log_batches(
+    log: LogSource, batch_size: int = BATCH_SIZE
+) -> Generator[list[LogEntry], None, None]:
+    """Every position of the log in order, a batch at a time, each with its event and its link.
 
     Plain tuples, not objects: this runs once per event and verify must reach 100,000 events/s.
     While a batch of events and a batch of links hold the same positions (an intact log), they
@@ -86,16 +88,36 @@ def log_entries(log: LogSource, batch_size: int = BATCH_SIZE) -> Generator[LogEn
     while True:
         events = log.events(after, batch_size)
         links = log.links(after, batch_size)
-        if [row[0] for row in events] != [row[0] for row in links]:
-            yield from _merge(
-                _keyset(log.events, batch_size, after), _keyset(log.links, batch_size, after)
+        positions = [row[0] for row in events]
+        if positions != [row[0] for row in links]:
+            yield from _chunks(
+                _merge(
+                    _keyset(log.events, batch_size, after), _keyset(log.links, batch_size, after)
+                ),
+                batch_size,
             )
             return
-        for event, link in zip(events, links, strict=True):
-            yield event[0], event, link
+        yield list(zip(positions, events, links, strict=True))
         if len(events) < batch_size:
             return
-        after = int(events[-1][0])
+        after = int(positions[-1])
+
+
+def log_entries(log: LogSource, batch_size: int = BATCH_SIZE) -> Generator[LogEntry, None, None]:
+    """Every position of the log in order (see `log_batches`), one at a time."""
+    for batch in log_batches(log, batch_size):
+        yield from batch
+
+
+def _chunks(entries: Iterator[LogEntry], size: int) -> Iterator[list[LogEntry]]:
+    chunk: list[LogEntry] = []
+    for entry in entries:
+        chunk.append(entry)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def _keyset(batches: _Batches, batch_size: int, after: int) -> Iterator[Any]:

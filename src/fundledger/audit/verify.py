@@ -7,8 +7,9 @@ position where the log is not what was recorded. `verify_log` streams a store th
 
 from __future__ import annotations
 
+import math
 import struct
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import closing
 from dataclasses import asdict, dataclass
 from hashlib import sha256
@@ -22,11 +23,10 @@ from fundledger.audit.chain import (
     link_from_digest,
 )
 from fundledger.audit.storage import (
-    BATCH_SIZE,
     EventRow,
     LinkRow,
     LogEntry,
-    log_entries,
+    log_batches,
     open_log,
 )
 
@@ -82,25 +82,51 @@ class ChainChecker:
         self._topic_fields: dict[str, bytes] = {}
         self._originators: dict[str, tuple[str, bytes]] = {}
 
+    def check_batch(self, entries: Sequence[LogEntry]) -> bool:
+        """Take the next positions in order; False (and `broken` set) at the first fault.
+
+        This loop runs once per event of the log, so the intact case is spelled out inline with
+        local variables; anything unusual goes through `check`, which explains it.
+        """
+        head, checked, head_position = self.head_hash, self.events_checked, self.head_position
+        previous_prev_hash = self._previous_prev_hash
+        originators, topics, pack = self._originators, self._topic_fields, _U64.pack
+        watch = self._checkpoint_watch()
+        for entry in entries:
+            position, event, link = entry
+            if event is not None and link is not None and type(event[4]) is bytes:
+                originator = originators.get(event[1]) or self._originator(event[1])
+                topic_field = topics.get(event[3]) or self._topic_field(event[3])
+                state = event[4]
+                if originator[0] == link[1] and event[2] == link[2] and link[3] == head:
+                    digest = sha256(topic_field + pack(len(state)) + state).digest()
+                    computed = sha256(
+                        head + pack(position) + originator[1] + pack(event[2]) + digest
+                    ).digest()
+                    if computed == link[4] and position < watch:
+                        previous_prev_hash, head = head, computed
+                        head_position, checked = position, checked + 1
+                        continue
+            self.head_hash, self.events_checked = head, checked
+            self.head_position, self._previous_prev_hash = head_position, previous_prev_hash
+            if not self.check(entry):
+                return False
+            head, checked, head_position = self.head_hash, self.events_checked, self.head_position
+            previous_prev_hash = self._previous_prev_hash
+            watch = self._checkpoint_watch()
+        self.head_hash, self.events_checked = head, checked
+        self.head_position, self._previous_prev_hash = head_position, previous_prev_hash
+        return True
+
+    def _checkpoint_watch(self) -> int | float:
+        """From which position on the checkpoint must be consulted (never: infinity)."""
+        if self.checkpoint is None or self._checkpoint_reached:
+            return math.inf
+        return self.checkpoint.position
+
     def check(self, entry: LogEntry) -> bool:
         """Take the next position; False (and `broken` set) when the log breaks here."""
         position, event, link = entry
-        # The fast path (an intact event and link) is spelled out inline: it runs once per event.
-        if event is not None and link is not None:
-            originator = self._originators.get(event[1]) or self._originator(event[1])
-            state = event[4]
-            if originator[0] == link[1] and event[2] == link[2] and type(state) is bytes:
-                digest = sha256(self._topic_field(event[3]) + _U64.pack(len(state)) + state)
-                computed = sha256(
-                    self.head_hash
-                    + _U64.pack(position)
-                    + originator[1]
-                    + _U64.pack(event[2])
-                    + digest.digest()
-                ).digest()
-                if computed == link[4] and link[3] == self.head_hash:
-                    self._advance(position, computed)
-                    return self._holds_at_checkpoint(position)
         fault = self._fault(position, _event_row(event), _link_row(link))
         if fault is not None:
             self.broken = fault
@@ -241,20 +267,24 @@ class ChainChecker:
 
 
 def check_entries(
-    entries: Iterable[LogEntry],
-    checkpoint: Checkpoint | None = None,
-    progress: Callable[[int], None] | None = None,
-    progress_every: int = BATCH_SIZE,
+    entries: Iterable[LogEntry], checkpoint: Checkpoint | None = None
 ) -> VerifyReport:
     """Run a whole log (in position order) through a `ChainChecker`."""
+    return check_batches([list(entries)], checkpoint)
+
+
+def check_batches(
+    batches: Iterable[Sequence[LogEntry]],
+    checkpoint: Checkpoint | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> VerifyReport:
+    """Run a whole log, batch by batch, through a `ChainChecker`; progress after each batch."""
     checker = ChainChecker(checkpoint)
-    for entry in entries:
-        if not checker.check(entry):
+    for batch in batches:
+        if not checker.check_batch(batch):
             break
-        if progress is not None and checker.events_checked % progress_every == 0:
+        if progress is not None:
             progress(checker.events_checked)
-    if progress is not None:
-        progress(checker.events_checked)
     return checker.finish()
 
 
@@ -267,8 +297,8 @@ def verify_log(
 
     `progress` is called with the number of events checked so far, once a batch.
     """
-    with open_log(ledger) as log, closing(log_entries(log)) as entries:
-        return check_entries(entries, checkpoint, progress)
+    with open_log(ledger) as log, closing(log_batches(log)) as batches:
+        return check_batches(batches, checkpoint, progress)
 
 
 def log_size(ledger: FundLedger) -> int:

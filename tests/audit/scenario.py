@@ -72,7 +72,12 @@ def record_programme(ledger: FundLedger, households: int = 3) -> Programme:
         )
     )
     run(c.PledgeMatchingGrant(cattle, bureau, Decimal("0.5"), Money.parse("1000"), ON))
-    run(c.RecordDonation(cattle, cadre, Money.parse("100"), date(2015, 7, 1)))
+    late = ledger.execute(
+        c.RecordDonation(cattle, cadre, Money.parse("100"), date(2015, 7, 1)), CLERK
+    )
+    run(c.ReverseEvent(late.event_ids[0], "booked twice", date(2015, 7, 2)))
+    goods = c.InKind("20 quilts", "20", "market price")
+    run(c.RecordDonation(cattle, bureau, Money.parse("4000"), date(2015, 9, 1), goods))
     return Programme(bureau, cadre, cattle, centre, borrowers)
 
 

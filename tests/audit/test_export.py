@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import csv
 import json
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import pytest
 from openpyxl import load_workbook
 
 from fundledger.application.ledger import FundLedger
+from fundledger.audit import verify_export
 from fundledger.audit.checkpoints import sign_checkpoint
 from fundledger.audit.export import KIT_SCRIPT, NothingToExport, export_fund_audit
 from fundledger.audit.signing import SIGNING_KEY_VARIABLE, load_signing_key
@@ -51,6 +53,19 @@ def test_a_real_export_verifies_offline(kit: Path) -> None:
     key = json.loads((kit / "checkpoint.json").read_text())["public_key"]
     assert run_kit(kit, "--public-key", key).returncode == 0
     assert run_kit(kit, "--public-key", "ab" * 32).returncode == 1
+
+
+def test_the_ledger_closes_at_the_fund_balance(ledger: FundLedger, kit: Path) -> None:
+    """The kit's running balance ends where the fund's own balance stands (reversal included)."""
+    meta = json.loads((kit / "export.json").read_text())
+    with (kit / "ledger.csv").open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.reader(handle))
+    balance_column = verify_export.HEADINGS["zh"].index("余额（元）")
+    fund = ledger.fund(meta["fund_id"])
+    assert rows[-1][balance_column] == verify_export.yuan(fund.balance_fen)
+    assert len(rows) - 1 == fund.version
+    kinds = [row[verify_export.LEDGER_COLUMNS.index("kind")] for row in rows[1:]]
+    assert {"冲销", "实物捐赠（估值）", "配套资金到账"} <= set(kinds)
 
 
 def test_the_kit_script_needs_only_the_standard_library_and_cryptography(kit: Path) -> None:

@@ -7,6 +7,7 @@ standard output (so `KEY=$(fundledger keys create --role admin)` works); only it
 from __future__ import annotations
 
 import getpass
+import sys
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -112,7 +113,8 @@ def list_keys() -> None:
             key.created_on.date().isoformat(),
             str(key.id),
         )
-    Console().print(table)
+    # Full ids even when piped (rich would squeeze the table into 80 columns).
+    Console(width=None if sys.stdout.isatty() else 160).print(table)
 
 
 @keys_app.command("revoke")

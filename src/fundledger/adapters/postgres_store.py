@@ -7,18 +7,22 @@ links and the idempotency record, commit. Any error rolls the whole save back.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+import psycopg
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import (
     PostgresAggregateRecorder,
     PostgresApplicationRecorder,
     PostgresFactory,
 )
-from psycopg.sql import SQL, Composed, Identifier
+from psycopg import ClientCursor
+from psycopg.pq import TransactionStatus
+from psycopg.sql import SQL, Composable, Identifier
 
-from fundledger.adapters.records import IdempotencyClaim, StoredResponse, extend_chain
+from fundledger.adapters.records import ChainLink, IdempotencyClaim, StoredResponse, extend_chain
 from fundledger.audit.chain import GENESIS_HASH
 
 CHAIN_TABLE = "event_chain"
@@ -66,73 +70,112 @@ class LedgerPostgresRecorder(_SerialisedCreateTable, PostgresApplicationRecorder
             ]
         )
         events = SQL("{}.{}").format(schema, Identifier(self.events_table_name))
-        self._sql_lock_and_head: Composed = SQL(
-            "SET LOCAL lock_timeout = '{timeout}s'; "
-            "LOCK TABLE {events} IN EXCLUSIVE MODE; "
-            "NOTIFY {channel}; "
-            "SELECT hash FROM {schema}.{chain} ORDER BY position DESC LIMIT 1"
-        ).format(
-            timeout=self.datastore.lock_timeout,
-            events=events,
-            channel=Identifier(self.channel_name),
-            schema=schema,
-            chain=Identifier(CHAIN_TABLE),
+        # Rendered once: composing SQL on every save cost more than sending it.
+        self._sql_begin = _text(
+            SQL(
+                "BEGIN; SET LOCAL lock_timeout = '{timeout}s'; "
+                "LOCK TABLE {events} IN EXCLUSIVE MODE; NOTIFY {channel}; "
+                "SELECT hash FROM {schema}.{chain} ORDER BY position DESC LIMIT 1; "
+                "INSERT INTO {events} (originator_id, originator_version, topic, state) VALUES "
+            ).format(
+                timeout=self.datastore.lock_timeout,
+                events=events,
+                channel=Identifier(self.channel_name),
+                schema=schema,
+                chain=Identifier(CHAIN_TABLE),
+            )
         )
-        self._sql_insert_link = SQL("INSERT INTO {}.{} VALUES (%s, %s, %s, %s, %s)").format(
-            schema, Identifier(CHAIN_TABLE)
+        self._sql_insert_links = _text(
+            SQL("INSERT INTO {}.{} VALUES ").format(schema, Identifier(CHAIN_TABLE))
         )
-        self._sql_insert_claim = SQL(
-            "INSERT INTO {}.{} (scope, key, fingerprint, status_code, body) "
-            "VALUES (%s, %s, %s, %s, %s)"
-        ).format(schema, Identifier(IDEMPOTENCY_TABLE))
-        self._sql_select_claim = SQL(
-            "SELECT fingerprint, status_code, body FROM {}.{} WHERE scope = %s AND key = %s"
-        ).format(schema, Identifier(IDEMPOTENCY_TABLE))
+        self._sql_insert_claim = _text(
+            SQL(
+                "INSERT INTO {}.{} (scope, key, fingerprint, status_code, body) "
+                "VALUES (%s, %s, %s, %s, %s); "
+            ).format(schema, Identifier(IDEMPOTENCY_TABLE))
+        )
+        self._sql_select_claim = _text(
+            SQL(
+                "SELECT fingerprint, status_code, body FROM {}.{} WHERE scope = %s AND key = %s"
+            ).format(schema, Identifier(IDEMPOTENCY_TABLE))
+        )
 
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
+        """One transaction in two round trips.
+
+        (BEGIN; lock; notify; read the chain head; insert the events) and then (insert their
+        links; the idempotency record; COMMIT), each sent as one multi-statement query with
+        client-side bound (escaped) parameters. Any error rolls the whole transaction back.
+        """
         if not stored_events:
             return []
         claim: IdempotencyClaim | None = kwargs.get("idempotency")
-        pg_events = [
-            self.construct_pg_stored_event(e.originator_id, e.originator_version, e.topic, e.state)
-            for e in stored_events
-        ]
-        with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
-            curs.execute(self._sql_lock_and_head)
-            while curs.nextset():  # the head is the last of the statements' results
-                pass
-            row = curs.fetchone()
-            head_hash = bytes(row["hash"]) if row is not None else GENESIS_HASH
-            curs.execute(self.insert_events_statement, (pg_events,), prepare=True)
-            positions = [r["notification_id"] for r in curs.fetchall()]
-            links = extend_chain(head_hash, positions, stored_events)
-            curs.executemany(
-                self._sql_insert_link,
-                [
-                    (
-                        link.position,
-                        link.originator_id,
-                        link.originator_version,
-                        link.prev_hash,
-                        link.hash,
-                    )
-                    for link in links
-                ],
-            )
-            if claim is not None:
-                curs.execute(
-                    self._sql_insert_claim,
-                    (
-                        claim.scope,
-                        claim.key,
-                        claim.fingerprint,
-                        claim.status_code,
-                        claim.render(positions),
-                    ),
-                )
+        with self.datastore.get_connection() as conn:
+            cursor = ClientCursor(conn)
+            try:
+                head_hash, positions = self._begin_and_insert(cursor, stored_events)
+                links = extend_chain(head_hash, positions, stored_events)
+                self._link_and_commit(cursor, links, claim, positions)
+            except BaseException:
+                if conn.info.transaction_status != TransactionStatus.IDLE:
+                    with contextlib.suppress(psycopg.Error):
+                        conn.execute("ROLLBACK")
+                raise
+            finally:
+                cursor.close()
         return positions
+
+    def _begin_and_insert(
+        self, cursor: ClientCursor[Any], stored_events: Sequence[StoredEvent]
+    ) -> tuple[bytes, list[int]]:
+        values = ", ".join(["(%s, %s, %s, %s)"] * len(stored_events))
+        params: list[Any] = []
+        for e in stored_events:
+            params.extend((e.originator_id, e.originator_version, e.topic, e.state))
+        cursor.execute(self._sql_begin + values + " RETURNING notification_id", params)
+        answers: list[list[Any]] = []
+        while True:
+            if cursor.description is not None:
+                answers.append(cursor.fetchall())
+            if not cursor.nextset():
+                break
+        head_rows, inserted = answers
+        head_hash = bytes(_column(head_rows[0], "hash")) if head_rows else GENESIS_HASH
+        return head_hash, [int(_column(row, "notification_id")) for row in inserted]
+
+    def _link_and_commit(
+        self,
+        cursor: ClientCursor[Any],
+        links: Sequence[ChainLink],
+        claim: IdempotencyClaim | None,
+        positions: Sequence[int],
+    ) -> None:
+        statement = self._sql_insert_links + ", ".join(["(%s, %s, %s, %s, %s)"] * len(links)) + "; "
+        params: list[Any] = []
+        for link in links:
+            params.extend(
+                (
+                    link.position,
+                    link.originator_id,
+                    link.originator_version,
+                    link.prev_hash,
+                    link.hash,
+                )
+            )
+        if claim is not None:
+            statement += self._sql_insert_claim
+            params.extend(
+                (
+                    claim.scope,
+                    claim.key,
+                    claim.fingerprint,
+                    claim.status_code,
+                    claim.render(positions),
+                )
+            )
+        cursor.execute(statement + "COMMIT", params)
 
     def stored_response(self, scope: str, key: str) -> StoredResponse | None:
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
@@ -146,3 +189,12 @@ class LedgerPostgresRecorder(_SerialisedCreateTable, PostgresApplicationRecorder
 class LedgerPostgresFactory(PostgresFactory):
     application_recorder_class = LedgerPostgresRecorder
     aggregate_recorder_class = LedgerSnapshotRecorder
+
+
+def _text(statement: Composable) -> str:
+    return statement.as_string(None)
+
+
+def _column(row: Any, name: str) -> Any:
+    """A column of a row from the pool's connections (dict rows)."""
+    return row[name] if isinstance(row, Mapping) else row[0]

@@ -8,6 +8,8 @@ both pass the "no fund below zero" rule.
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -17,14 +19,16 @@ from uuid import UUID, uuid4
 import structlog
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoding
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Recording, Transcoding
 
 from fundledger.adapters.records import IdempotencyClaim, StoredResponse
 from fundledger.application import commands as c
+from fundledger.application.batch import PlannedCommand, WorkingSet, plain_copy, replay
 from fundledger.domain.access import ApiKey, UnknownApiKey
 from fundledger.domain.base import LedgerEvent, event_id_of, parse_event_id, require_text
 from fundledger.domain.errors import (
     ConcurrentUpdate,
+    DomainError,
     IdempotencyKeyReused,
     InvalidInput,
     NotReversible,
@@ -56,6 +60,10 @@ class DateAsISO(Transcoding):
         return date.fromisoformat(data)
 
 
+class _DecidedOnCache(Exception):
+    """A rule seemed broken on cached state: decide again on fresh state before saying so."""
+
+
 @dataclass
 class Decision:
     """The aggregates a command changed and the resource it answers with."""
@@ -67,6 +75,7 @@ class Decision:
 class FundLedger(Application[UUID]):
     name = "FundLedger"
     snapshotting_intervals: ClassVar[dict[type[Any], int]] = {Fund: 100}
+    snapshotting_projectors: ClassVar[dict[type[Any], Any]] = {Fund: replay}
     env: ClassVar[dict[str, str]] = {
         "AGGREGATE_CACHE_MAXSIZE": "10000",
         "AGGREGATE_CACHE_FASTFORWARD": "y",
@@ -74,6 +83,9 @@ class FundLedger(Application[UUID]):
 
     def __init__(self, env: dict[str, str] | None = None) -> None:
         super().__init__(env)
+        # What one decision sees (a batch's working set, whether to trust the cache) belongs to
+        # the thread deciding it: the API decides on many threads at once.
+        self._scope = threading.local()
         self._deciders: dict[type[Any], Callable[[Any, str], Decision]] = {
             c.RegisterParty: self._register_party,
             c.OpenFund: self._open_fund,
@@ -105,16 +117,17 @@ class FundLedger(Application[UUID]):
         actor = require_text(context.actor, "actor")
         if request is not None and (replay := self._replay(request)) is not None:
             return replay
-        for _attempt in range(ATTEMPTS_MAX):
-            decision = decide(command, actor)
-            event_ids = tuple(
-                event_id_of(event.originator_id, event.originator_version)
-                for aggregate in decision.aggregates
-                for event in aggregate.pending_events
-            )
+        for attempt in range(ATTEMPTS_MAX):
+            try:
+                decision = self._decide(decide, command, actor, trust_cache=attempt == 0)
+            except _DecidedOnCache:
+                continue
+            working = WorkingSet()
+            events = [e for a in decision.aggregates for e in working.changed(a)]
+            event_ids = tuple(event_id_of(e.originator_id, e.originator_version) for e in events)
             claim = self._claim(request, decision.resource_id, event_ids)
             try:
-                recordings = self.save(*decision.aggregates, idempotency=claim)
+                recordings = self._save_events(events, working, idempotency=claim)
             except IntegrityError:
                 # Either another writer moved one of our streams, or the same Idempotency-Key
                 # was recorded by a concurrent request: replay that one, or decide again.
@@ -127,6 +140,135 @@ class FundLedger(Application[UUID]):
         raise ConcurrentUpdate(
             f"{type(command).__name__} lost the race to concurrent writers {ATTEMPTS_MAX} times"
         )
+
+    def execute_batch(
+        self, commands: Sequence[c.Command], context: c.CommandContext
+    ) -> list[c.Recorded]:
+        """Decide every command in turn and save all their events in ONE transaction.
+
+        All or nothing: a command that breaks a rule raises its error (with a note saying which
+        command of the batch) and nothing is recorded. Events are stored in command order, each
+        with its audit-chain link, in the same transaction. A batch takes no Idempotency-Key.
+        """
+        if context.idempotency is not None:
+            raise InvalidInput("a batch takes no Idempotency-Key")
+        actor = require_text(context.actor, "actor")
+        for attempt in range(ATTEMPTS_MAX):
+            working = WorkingSet()
+            self._scope.working_set = working
+            self._scope.trust_cache = attempt == 0
+            try:
+                planned, events = self._decide_batch(commands, actor, working)
+            except DomainError:
+                if attempt == 0:
+                    continue  # perhaps decided on a stale cache: decide again from the store
+                raise
+            finally:
+                self._scope.working_set = None
+                self._scope.trust_cache = False
+            try:
+                recordings = self._save_events(events, working)
+            except IntegrityError:
+                log.debug("batch.retry", commands=len(commands))
+                continue
+            return _recorded_batch(planned, [r.notification.id for r in recordings])
+        raise ConcurrentUpdate(f"a batch lost the race to concurrent writers {ATTEMPTS_MAX} times")
+
+    def _decide_batch(
+        self, commands: Sequence[c.Command], actor: str, working: WorkingSet
+    ) -> tuple[list[PlannedCommand], list[LedgerEvent]]:
+        planned: list[PlannedCommand] = []
+        events: list[LedgerEvent] = []
+        for index, command in enumerate(commands):
+            try:
+                decision = self._deciders[type(command)](command, actor)
+            except Exception as error:
+                error.add_note(f"command {index} of the batch: {type(command).__name__}")
+                raise
+            new_events = [e for a in decision.aggregates for e in working.changed(a)]
+            event_ids = tuple(
+                event_id_of(e.originator_id, e.originator_version) for e in new_events
+            )
+            working.pending_event_ids.update(event_ids)
+            planned.append(PlannedCommand(command, decision.resource_id, event_ids))
+            events.extend(new_events)
+        return planned, events
+
+    def _decide(
+        self,
+        decide: Callable[[Any, str], Decision],
+        command: c.Command,
+        actor: str,
+        *,
+        trust_cache: bool,
+    ) -> Decision:
+        """Decide on cached aggregates first (as this process last saved them), else fresh ones.
+
+        A cached aggregate can be stale when another process wrote since. Saving then fails
+        (the stream version moved: IntegrityError) and the command is decided again from the
+        store; a rule the stale state seemed to break is checked again from the store too. This
+        holds because every aggregate a decider reads is also changed by it, or never changes
+        (parties): a decider that reads a changing aggregate without changing it must not
+        trust the cache.
+        """
+        self._scope.trust_cache = trust_cache
+        self._scope.used_cache = False
+        try:
+            return decide(command, actor)
+        except DomainError as error:
+            if self._scope.used_cache:
+                raise _DecidedOnCache from error
+            raise
+        finally:
+            self._scope.trust_cache = False
+
+    def _save_events(
+        self, events: Sequence[LedgerEvent], working: WorkingSet, **kwargs: Any
+    ) -> list[Recording[UUID]]:
+        """Store the decided events in ONE transaction, snapshot, and cache what was saved.
+
+        Application.save() does the same but checks every event and aggregate against
+        runtime-checkable Protocols, which costs more here than the insert.
+        """
+        processing: ProcessingEvent[UUID] = ProcessingEvent()
+        processing.events.extend(events)
+        processing.aggregates.update(working.aggregates)
+        processing.saved_kwargs.update(kwargs)
+        try:
+            recordings = self._record(processing)
+        except IntegrityError:
+            self._forget(working)
+            raise
+        self._snapshot_changed(working)
+        cache = self.repository.cache
+        if cache is not None:
+            for aggregate_id, aggregate in working.aggregates.items():
+                cache.put(aggregate_id, aggregate)
+        self._notify(recordings)
+        return recordings
+
+    def _forget(self, working: WorkingSet) -> None:
+        cache = self.repository.cache
+        if cache is not None:
+            for aggregate_id in working.aggregates:
+                with contextlib.suppress(KeyError):
+                    cache.get(aggregate_id, evict=True)
+
+    def _snapshot_changed(self, working: WorkingSet) -> None:
+        """Snapshot, from memory, each aggregate whose stream crossed its snapshot interval."""
+        try:
+            for aggregate_id, aggregate in working.aggregates.items():
+                interval = self.snapshotting_intervals.get(type(aggregate))
+                stored = working.stored_versions.get(aggregate_id, aggregate.version)
+                if interval is None or aggregate.version // interval == stored // interval:
+                    continue
+                snapshot_class = getattr(type(aggregate), "Snapshot", None)
+                if snapshot_class is not None and self.snapshots is not None:
+                    self.snapshots.put([snapshot_class.take(aggregate)])
+        except Exception:
+            # As for single commands: the events are committed; a missing snapshot only slows
+            # the next load down.
+            log.exception("snapshot.failed")
 
     def _replay(self, request: c.IdempotencyRequest) -> c.Recorded | None:
         stored = self.stored_response(request.scope, request.key)
@@ -169,12 +311,34 @@ class FundLedger(Application[UUID]):
 
     def _load(self, text_id: str, kind: type[AggregateT], error: type[Exception]) -> AggregateT:
         try:
-            aggregate: Aggregate = self.repository.get(UUID(str(text_id)))
+            aggregate = self._get_aggregate(UUID(str(text_id)))
         except (ValueError, AggregateNotFoundError):
             raise error(f"no {kind.__name__.lower()} has the id {text_id!r}") from None
         if not isinstance(aggregate, kind):
             raise error(f"{text_id!r} is not a {kind.__name__.lower()}")
         return aggregate
+
+    def _get_aggregate(self, aggregate_id: UUID) -> Aggregate:
+        working: WorkingSet | None = getattr(self._scope, "working_set", None)
+        if working is None:
+            return self._private_copy(aggregate_id)
+        if aggregate_id not in working.aggregates:
+            working.loaded(self._private_copy(aggregate_id))
+        return working.aggregates[aggregate_id]
+
+    def _private_copy(self, aggregate_id: UUID) -> Aggregate:
+        """The aggregate for one decision to change: cached as last saved, or from the store."""
+        cache = self.repository.cache
+        if cache is not None and getattr(self._scope, "trust_cache", False):
+            try:
+                cached = cast(Aggregate, cache.get(aggregate_id))
+            except KeyError:
+                pass
+            else:
+                self._scope.used_cache = True
+                return plain_copy(cached)
+        found = self.repository.get(aggregate_id, projector_func=replay, deepcopy_from_cache=False)
+        return plain_copy(cast(Aggregate, found))
 
     def fund(self, fund_id: str) -> Fund:
         return self._load(fund_id, Fund, UnknownFund)
@@ -190,6 +354,10 @@ class FundLedger(Application[UUID]):
 
     def event(self, event_id: str) -> LedgerEvent:
         originator_id, version = parse_event_id(event_id)
+        working: WorkingSet | None = getattr(self._scope, "working_set", None)
+        if working is not None and event_id in working.pending_event_ids:
+            # Its related events are not readable yet: reverse it in a later batch.
+            raise InvalidInput(f"event {event_id} is recorded in this same batch")
         found = list(self.events.get(originator_id, gt=version - 1, lte=version))
         if not found or not isinstance(found[0], LedgerEvent):
             raise UnknownEvent(f"no event has the id {event_id!r}")
@@ -554,3 +722,16 @@ class _Reversal:
             if isinstance(event, Fund.MatchingFundsReleased)
             and event.donation_event_id == donation_id
         ]
+
+
+def _recorded_batch(
+    planned: Sequence[PlannedCommand], positions: Sequence[int]
+) -> list[c.Recorded]:
+    """Each command's answer, given the store positions of all the batch's events in order."""
+    recorded: list[c.Recorded] = []
+    offset = 0
+    for plan in planned:
+        mine = positions[offset : offset + len(plan.event_ids)]
+        offset += len(plan.event_ids)
+        recorded.append(c.Recorded(plan.resource_id, plan.event_ids, max(mine, default=0)))
+    return recorded

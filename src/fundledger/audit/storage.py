@@ -7,10 +7,12 @@ are read from the same snapshot (a writer committing meanwhile is simply not see
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Protocol
+from queue import Full, Queue
+from typing import Any, Protocol, TypeVar
 
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
@@ -22,6 +24,7 @@ from fundledger.application.ledger import FundLedger
 CHAIN_TABLE = "event_chain"
 CHECKPOINTS_TABLE = "audit_checkpoints"
 BATCH_SIZE = 5_000
+BatchT = TypeVar("BatchT")
 # Any constant: it names the lock that serialises creating the checkpoints table.
 _CREATE_CHECKPOINTS_LOCK_KEY = 0x46554E45
 
@@ -107,6 +110,49 @@ def log_entries(log: LogSource, batch_size: int = BATCH_SIZE) -> Generator[LogEn
     """Every position of the log in order (see `log_batches`), one at a time."""
     for batch in log_batches(log, batch_size):
         yield from batch
+
+
+def prefetched(batches: Iterator[BatchT], depth: int = 2) -> Generator[BatchT, None, None]:
+    """Iterate `batches` from a background thread that reads up to `depth` batches ahead.
+
+    While the caller hashes one batch, the database produces the next (the drivers release
+    the GIL while they wait or step): on PostgreSQL the server's work and ours overlap. The
+    thread alone uses the log's cursor, and is joined before this generator finishes.
+    """
+    queue: Queue[tuple[str, Any]] = Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: tuple[str, Any]) -> bool:
+        while not stop.is_set():
+            try:
+                queue.put(item, timeout=0.05)
+            except Full:
+                continue
+            return True
+        return False
+
+    def produce() -> None:
+        try:
+            for batch in batches:
+                if not put(("batch", batch)):
+                    return
+            put(("end", None))
+        except BaseException as error:  # handed to the caller's thread, raised there
+            put(("error", error))
+
+    reader = threading.Thread(target=produce, name="audit-log-reader", daemon=True)
+    reader.start()
+    try:
+        while True:
+            kind, item = queue.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise item
+            yield item
+    finally:
+        stop.set()
+        reader.join()
 
 
 def _chunks(entries: Iterator[LogEntry], size: int) -> Iterator[list[LogEntry]]:

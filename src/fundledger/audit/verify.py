@@ -28,6 +28,7 @@ from fundledger.audit.storage import (
     LogEntry,
     log_batches,
     open_log,
+    prefetched,
 )
 
 _U64 = struct.Struct(">Q")
@@ -298,7 +299,7 @@ def verify_log(
     `progress` is called with the number of events checked so far, once a batch.
     """
     with open_log(ledger) as log, closing(log_batches(log)) as batches:
-        return check_batches(batches, checkpoint, progress)
+        return check_batches(prefetched(batches), checkpoint, progress)
 
 
 def log_size(ledger: FundLedger) -> int:

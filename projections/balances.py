@@ -14,7 +14,6 @@ from typing import ClassVar
 
 from projections.database import Cursor
 from projections.model import Context, Fact, ReadModel, Table
-from projections.movements import movement_of
 
 DAILY = Table(
     "rm_balance_daily",
@@ -37,7 +36,7 @@ class Balances(ReadModel):
         self._daily: defaultdict[tuple[str, str], int] = defaultdict(int)
 
     def project(self, fact: Fact, context: Context) -> None:
-        movement = movement_of(fact.event)
+        movement = fact.movement
         if movement is None or movement.cash_fen == 0 or fact.occurred_on is None:
             return
         self._daily[(movement.fund_id, fact.occurred_on.isoformat())] += movement.cash_fen
@@ -46,16 +45,20 @@ class Balances(ReadModel):
         monthly: defaultdict[tuple[str, str], int] = defaultdict(int)
         for (fund_id, day), net_fen in self._daily.items():
             monthly[(fund_id, day[:7])] += net_fen
-        cursor.executemany(
-            "INSERT INTO rm_balance_daily (fund_id, day, net_fen) VALUES (?, ?, ?) "
-            "ON CONFLICT (fund_id, day) DO UPDATE "
-            "SET net_fen = rm_balance_daily.net_fen + excluded.net_fen",
+        cursor.upsert_rows(
+            DAILY.name,
+            ("fund_id", "day", "net_fen"),
+            ("text", "text", "bigint"),
+            "fund_id, day",
+            "net_fen = rm_balance_daily.net_fen + excluded.net_fen",
             [(fund, day, net) for (fund, day), net in self._daily.items()],
         )
-        cursor.executemany(
-            "INSERT INTO rm_balance_monthly (fund_id, month, net_fen) VALUES (?, ?, ?) "
-            "ON CONFLICT (fund_id, month) DO UPDATE "
-            "SET net_fen = rm_balance_monthly.net_fen + excluded.net_fen",
+        cursor.upsert_rows(
+            MONTHLY.name,
+            ("fund_id", "month", "net_fen"),
+            ("text", "text", "bigint"),
+            "fund_id, month",
+            "net_fen = rm_balance_monthly.net_fen + excluded.net_fen",
             [(fund, month, net) for (fund, month), net in monthly.items()],
         )
 

@@ -9,7 +9,6 @@ from fundledger.domain.fund import Fund
 from fundledger.domain.party import Party
 from projections.database import Cursor, Row
 from projections.model import Context, Fact, ReadModel, Table
-from projections.movements import movement_of
 
 PARTIES = Table(
     "rm_parties",
@@ -42,6 +41,22 @@ FUND_COLUMNS = (
     "position",
 )
 
+FUND_TYPES = (
+    "text",
+    "text",
+    "text",
+    "text",
+    "text",
+    "text",
+    "bigint",
+    "text",
+    "bigint",
+    "bigint",
+    "bigint",
+    "text",
+    "bigint",
+)
+
 
 class Catalog(ReadModel):
     """Invariant: a fund's balance is the sum of its cash movements and never below zero."""
@@ -70,7 +85,7 @@ class Catalog(ReadModel):
         change[2] = fact.originator_version
         if isinstance(event, Fund.CustodianHandedOver):
             self._custodians[fact.originator_id] = event.custodian_id
-        movement = movement_of(event)
+        movement = fact.movement
         if movement is not None:
             change[0] += movement.cash_fen
             change[1] += movement.in_kind_fen
@@ -78,11 +93,18 @@ class Catalog(ReadModel):
     def write(self, cursor: Cursor) -> None:
         cursor.insert_rows(PARTIES.name, PARTY_COLUMNS, self._parties)
         cursor.insert_rows(FUNDS.name, FUND_COLUMNS, self._funds)
-        cursor.executemany(
-            "UPDATE rm_funds SET balance_fen = balance_fen + ?, "
-            "in_kind_value_fen = in_kind_value_fen + ?, version = ? WHERE fund_id = ?",
+        # Every fund changed here exists (its Opened row is inserted above or earlier): the
+        # INSERT half never happens, so its other columns are placeholders.
+        cursor.upsert_rows(
+            FUNDS.name,
+            FUND_COLUMNS,
+            FUND_TYPES,
+            "fund_id",
+            "balance_fen = rm_funds.balance_fen + excluded.balance_fen, "
+            "in_kind_value_fen = rm_funds.in_kind_value_fen + excluded.in_kind_value_fen, "
+            "version = excluded.version",
             [
-                (cash, in_kind, version, fund)
+                (fund, "", "", "", "", "[]", 0, "", cash, in_kind, version, "", 0)
                 for fund, (cash, in_kind, version) in self._changes.items()
             ],
         )

@@ -36,6 +36,8 @@ COLUMNS = (
     "position",
 )
 
+TYPES = ("text",) * 4 + ("bigint",) * 4 + ("text",) * 3 + ("bigint",)
+
 
 class Cohorts(ReadModel):
     """Invariant: per loan, 0 <= repaid + granted <= principal; a voided loan owes nothing."""
@@ -87,10 +89,20 @@ class Cohorts(ReadModel):
 
     def write(self, cursor: Cursor) -> None:
         cursor.insert_rows(LOANS.name, COLUMNS, self._issued)
-        cursor.executemany(
-            "UPDATE rm_loans SET repaid_fen = repaid_fen + ?, granted_fen = granted_fen + ?, "
-            "cancelled = CASE WHEN ? = 1 THEN 1 ELSE cancelled END WHERE loan_id = ?",
-            [(r, g, c, loan_id) for loan_id, (r, g, c) in self._changes.items()],
+        # Every loan changed here exists (issued above or earlier): the INSERT half never
+        # happens, so its other columns are placeholders.
+        cursor.upsert_rows(
+            LOANS.name,
+            COLUMNS,
+            TYPES,
+            "loan_id",
+            "repaid_fen = rm_loans.repaid_fen + excluded.repaid_fen, "
+            "granted_fen = rm_loans.granted_fen + excluded.granted_fen, "
+            "cancelled = CASE WHEN excluded.cancelled = 1 THEN 1 ELSE rm_loans.cancelled END",
+            [
+                (loan_id, "", "", "", 0, r, g, c, "", "", "", 0)
+                for loan_id, (r, g, c) in self._changes.items()
+            ],
         )
         if self._changes:
             _check_loans(cursor, list(self._changes))

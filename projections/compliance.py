@@ -16,7 +16,6 @@ from fundledger.domain.fund import Fund
 from fundledger.domain.money import format_fen
 from projections.database import Cursor, Row
 from projections.model import Context, Fact, ReadModel, Table
-from projections.movements import movement_of
 
 FUNDS = Table(
     "rm_compliance_funds",
@@ -155,7 +154,7 @@ class Compliance(ReadModel):
     def _check_dated_after_opening(self, fact: Fact, record: FundRecord) -> None:
         if fact.occurred_on is None or fact.occurred_on.isoformat() >= record.opened_on:
             return
-        movement = movement_of(fact.event)
+        movement = fact.movement
         if movement is None and not isinstance(fact.event, Fund.CustodianHandedOver):
             return
         self._finding(
@@ -259,10 +258,12 @@ class Compliance(ReadModel):
     def write(self, cursor: Cursor) -> None:
         for table, rows in self._rows.items():
             cursor.insert_rows(table, COLUMNS[table], rows)
-        cursor.executemany(
-            f"INSERT INTO rm_compliance_funds ({','.join(FUND_COLUMNS)}) "
-            f"VALUES ({','.join('?' * len(FUND_COLUMNS))}) ON CONFLICT (fund_id) DO UPDATE SET "
-            + ", ".join(f"{c} = excluded.{c}" for c in FUND_COLUMNS[1:]),
+        cursor.upsert_rows(
+            FUNDS.name,
+            FUND_COLUMNS,
+            ("text",) * 5 + ("bigint",) * 5,
+            "fund_id",
+            ", ".join(f"{c} = excluded.{c}" for c in FUND_COLUMNS[1:]),
             [self._funds[fund_id].row() for fund_id in sorted(self._dirty)],
         )
 

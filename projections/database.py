@@ -46,6 +46,29 @@ class Cursor(Protocol):
     def insert_rows(self, table: str, columns: Sequence[str], rows: Sequence[Row]) -> None:
         """Append many rows (COPY on PostgreSQL, executemany on SQLite)."""
 
+    def upsert_rows(  # noqa: PLR0917 - one SQL statement's parts, in the order SQL has them
+        self,
+        table: str,
+        columns: Sequence[str],
+        types: Sequence[str],
+        conflict: str,
+        update: str,
+        rows: Sequence[Row],
+    ) -> None:
+        """INSERT rows, or on a `conflict` key run `update` (e.g. "n = t.n + excluded.n").
+
+        One statement for all rows on PostgreSQL (unnest of typed arrays, `types` such as
+        "text", "bigint"); keys must not repeat within one call.
+        """
+
+    def delete_in(self, table: str, column: str, values: Sequence[str]) -> None:
+        """DELETE the rows whose `column` is one of `values`."""
+
+    def delete_zero(
+        self, table: str, keys: Sequence[str], amount: str, rows: Sequence[tuple[str, ...]]
+    ) -> None:
+        """DELETE the rows with these (text) keys whose `amount` column is 0."""
+
     def rowcount(self) -> int:
         """Rows changed by the last `execute`."""
 
@@ -112,6 +135,31 @@ class _SQLiteCursor:
     def insert_rows(self, table: str, columns: Sequence[str], rows: Sequence[Row]) -> None:
         marks = ",".join("?" * len(columns))
         self.executemany(f"INSERT INTO {table} ({','.join(columns)}) VALUES ({marks})", rows)
+
+    def upsert_rows(  # noqa: PLR0917 - one SQL statement's parts, in the order SQL has them
+        self,
+        table: str,
+        columns: Sequence[str],
+        types: Sequence[str],
+        conflict: str,
+        update: str,
+        rows: Sequence[Row],
+    ) -> None:
+        marks = ",".join("?" * len(columns))
+        self.executemany(
+            f"INSERT INTO {table} ({','.join(columns)}) VALUES ({marks}) "
+            f"ON CONFLICT ({conflict}) DO UPDATE SET {update}",
+            rows,
+        )
+
+    def delete_in(self, table: str, column: str, values: Sequence[str]) -> None:
+        self.executemany(f"DELETE FROM {table} WHERE {column} = ?", [(v,) for v in values])
+
+    def delete_zero(
+        self, table: str, keys: Sequence[str], amount: str, rows: Sequence[tuple[str, ...]]
+    ) -> None:
+        where = " AND ".join(f"{key} = ?" for key in keys)
+        self.executemany(f"DELETE FROM {table} WHERE {where} AND {amount} = 0", rows)
 
     def rowcount(self) -> int:
         return self._cursor.rowcount
@@ -211,6 +259,40 @@ class _PostgresCursor:
         with self._cursor.copy(f"COPY {table} ({','.join(columns)}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
+
+    def upsert_rows(  # noqa: PLR0917 - one SQL statement's parts, in the order SQL has them
+        self,
+        table: str,
+        columns: Sequence[str],
+        types: Sequence[str],
+        conflict: str,
+        update: str,
+        rows: Sequence[Row],
+    ) -> None:
+        if not rows:
+            return
+        arrays = ", ".join(f"%s::{kind}[]" for kind in types)
+        self._cursor.execute(
+            f"INSERT INTO {table} ({','.join(columns)}) SELECT * FROM unnest({arrays}) "
+            f"ON CONFLICT ({conflict}) DO UPDATE SET {update}",
+            [list(column) for column in zip(*rows, strict=True)],
+        )
+
+    def delete_in(self, table: str, column: str, values: Sequence[str]) -> None:
+        if values:
+            self._cursor.execute(f"DELETE FROM {table} WHERE {column} = ANY(%s)", [list(values)])
+
+    def delete_zero(
+        self, table: str, keys: Sequence[str], amount: str, rows: Sequence[tuple[str, ...]]
+    ) -> None:
+        if not rows:
+            return
+        arrays = ", ".join("%s::text[]" for _ in keys)
+        self._cursor.execute(
+            f"DELETE FROM {table} WHERE ({','.join(keys)}) IN (SELECT * FROM unnest({arrays})) "
+            f"AND {amount} = 0",
+            [list(column) for column in zip(*rows, strict=True)],
+        )
 
     def rowcount(self) -> int:
         return self._cursor.rowcount

@@ -284,65 +284,75 @@ class Lineage(ReadModel):
 
     def write(self, cursor: Cursor) -> None:
         self._write_live(cursor)
-        cursor.executemany(
-            "INSERT INTO rm_lineage_holdings (holder, party_id, amount_fen) VALUES (?, ?, ?) "
-            "ON CONFLICT (holder, party_id) DO UPDATE "
-            "SET amount_fen = rm_lineage_holdings.amount_fen + excluded.amount_fen",
-            [(holder, party, fen) for (holder, party), fen in self._terminal.items() if fen],
+        terminal = [(holder, party, fen) for (holder, party), fen in self._terminal.items() if fen]
+        cursor.upsert_rows(
+            HOLDINGS.name,
+            ("holder", "party_id", "amount_fen"),
+            ("text", "text", "bigint"),
+            "holder, party_id",
+            "amount_fen = rm_lineage_holdings.amount_fen + excluded.amount_fen",
+            terminal,
         )
-        cursor.executemany(
-            "INSERT INTO rm_lineage_given (party_id, given_fen, in_kind_fen) VALUES (?, ?, ?) "
-            "ON CONFLICT (party_id) DO UPDATE SET "
+        cursor.upsert_rows(
+            GIVEN.name,
+            ("party_id", "given_fen", "in_kind_fen"),
+            ("text", "bigint", "bigint"),
+            "party_id",
             "given_fen = rm_lineage_given.given_fen + excluded.given_fen, "
             "in_kind_fen = rm_lineage_given.in_kind_fen + excluded.in_kind_fen",
             [(party, cash, in_kind) for party, (cash, in_kind) in self._given.items()],
         )
-        cursor.executemany(
-            "INSERT INTO rm_cohort_funding (fund_id, cohort, funded_by, amount_fen) "
-            "VALUES (?, ?, ?, ?) ON CONFLICT (fund_id, cohort, funded_by) DO UPDATE "
-            "SET amount_fen = rm_cohort_funding.amount_fen + excluded.amount_fen",
+        cursor.upsert_rows(
+            COHORT_FUNDING.name,
+            ("fund_id", "cohort", "funded_by", "amount_fen"),
+            ("text", "text", "text", "bigint"),
+            "fund_id, cohort, funded_by",
+            "amount_fen = rm_cohort_funding.amount_fen + excluded.amount_fen",
             [(f, cohort, by, fen) for (f, cohort, by), fen in self._funding.items() if fen],
         )
         # Rows that came to nothing go, so the tables do not depend on where batches were cut.
-        cursor.executemany(
-            "DELETE FROM rm_lineage_holdings WHERE holder = ? AND party_id = ? AND amount_fen = 0",
-            [key for key, fen in self._terminal.items() if fen],
+        # Only a negative change can bring a row to 0.
+        cursor.delete_zero(
+            HOLDINGS.name,
+            ("holder", "party_id"),
+            "amount_fen",
+            [r[:2] for r in terminal if r[2] < 0],
         )
-        cursor.executemany(
-            "DELETE FROM rm_cohort_funding WHERE fund_id = ? AND cohort = ? AND funded_by = ? "
-            "AND amount_fen = 0",
-            [key for key, fen in self._funding.items() if fen],
+        cursor.delete_zero(
+            COHORT_FUNDING.name,
+            ("fund_id", "cohort", "funded_by"),
+            "amount_fen",
+            [key for key, fen in self._funding.items() if fen < 0],
         )
         self._write_loans(cursor)
+        for holder in self._dirty_live:  # a loan repaid in full holds nothing more: forget it
+            if holder.startswith("loan:") and not self._live[holder]:
+                del self._live[holder]
+                self._loans.pop(holder.removeprefix("loan:"), None)
 
     def _write_live(self, cursor: Cursor) -> None:
         holders = sorted(self._dirty_live)
-        cursor.executemany(
-            "DELETE FROM rm_lineage_holdings WHERE holder = ?", [(h,) for h in holders]
-        )
+        cursor.delete_in(HOLDINGS.name, "holder", holders)
         cursor.insert_rows(
             HOLDINGS.name,
             ("holder", "party_id", "amount_fen"),
             [(h, party, fen) for h in holders for party, fen in self._live[h].items()],
         )
         funds = sorted(self._dirty_origins)
-        cursor.executemany(
-            "DELETE FROM rm_lineage_origins WHERE fund_id = ?", [(f,) for f in funds]
-        )
+        cursor.delete_in(ORIGINS.name, "fund_id", funds)
         cursor.insert_rows(
             ORIGINS.name,
             ("fund_id", "origin", "amount_fen"),
             [(f, origin, fen) for f in funds for origin, fen in self._origins[f].items()],
         )
-        for holder in holders:  # a loan repaid in full holds nothing more: forget it
-            if holder.startswith("loan:") and not self._live[holder]:
-                del self._live[holder]
 
     def _write_loans(self, cursor: Cursor) -> None:
-        cursor.executemany(
-            "INSERT INTO rm_lineage_loans (loan_id, fund_id, cohort, funding, cancelled) "
-            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (loan_id) DO UPDATE "
-            "SET cancelled = excluded.cancelled",
+        cursor.upsert_rows(
+            LOANS.name,
+            ("loan_id", "fund_id", "cohort", "funding", "cancelled"),
+            ("text", "text", "text", "text", "bigint"),
+            "loan_id",
+            "cancelled = excluded.cancelled",
             [
                 (
                     loan_id,

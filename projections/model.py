@@ -16,6 +16,7 @@ from datetime import date, datetime
 from typing import Any, ClassVar, Protocol
 
 from projections.database import Cursor
+from projections.movements import Movement
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +32,7 @@ class Fact:
     recorded_at: datetime
     occurred_on: date | None
     actor: str
+    movement: Movement | None  # what a fund event does to the fund's cash (None: not money)
 
 
 class Context(Protocol):

@@ -29,49 +29,43 @@ class Movement:
     reverses: str | None = None
 
 
-def _donation(e: Fund.DonationReceived) -> Movement:
-    return Movement(str(e.originator_id), "donation", e.amount_fen, e.amount_fen, "in", e.donor_id)
+def _donation(e: Fund.DonationReceived, fund: str) -> Movement:
+    return Movement(fund, "donation", e.amount_fen, e.amount_fen, "in", e.donor_id)
 
 
-def _in_kind(e: Fund.InKindDonationReceived) -> Movement:
+def _in_kind(e: Fund.InKindDonationReceived, fund: str) -> Movement:
     return Movement(
         str(e.originator_id), "in_kind_donation", 0, e.value_fen, "none", e.donor_id, e.value_fen
     )
 
 
-def _sent(e: Fund.AllocationSent) -> Movement:
-    fund = str(e.originator_id)
+def _sent(e: Fund.AllocationSent, fund: str) -> Movement:
     return Movement(fund, "allocation_out", -e.amount_fen, e.amount_fen, "out", e.to_fund_id)
 
 
-def _received(e: Fund.AllocationReceived) -> Movement:
-    fund = str(e.originator_id)
+def _received(e: Fund.AllocationReceived, fund: str) -> Movement:
     return Movement(fund, "allocation_in", e.amount_fen, e.amount_fen, "in", e.from_fund_id)
 
 
-def _matching(e: Fund.MatchingFundsReleased) -> Movement:
-    fund = str(e.originator_id)
+def _matching(e: Fund.MatchingFundsReleased, fund: str) -> Movement:
     return Movement(fund, "matching_release", e.amount_fen, e.amount_fen, "in", e.grantor_id)
 
 
-def _loan(e: Fund.LoanDisbursed) -> Movement:
-    fund = str(e.originator_id)
+def _loan(e: Fund.LoanDisbursed, fund: str) -> Movement:
     return Movement(fund, "loan", -e.principal_fen, e.principal_fen, "out", e.borrower_id)
 
 
-def _repayment(e: Fund.RepaymentReceived) -> Movement:
-    fund = str(e.originator_id)
+def _repayment(e: Fund.RepaymentReceived, fund: str) -> Movement:
     return Movement(fund, "repayment", e.amount_fen, e.amount_fen, "in", e.borrower_id)
 
 
-def _rollover(e: Fund.CohortRolledOver) -> Movement:
-    fund = str(e.originator_id)
+def _rollover(e: Fund.CohortRolledOver, fund: str) -> Movement:
     return Movement(fund, "cohort_rollover", e.repaid_fen, e.repaid_fen, "in", f"cohort {e.cohort}")
 
 
-def _expenditure(e: Fund.ExpenditurePaid) -> Movement:
+def _expenditure(e: Fund.ExpenditurePaid, fund: str) -> Movement:
     return Movement(
-        str(e.originator_id),
+        fund,
         "expenditure",
         -e.amount_fen,
         e.amount_fen,
@@ -82,22 +76,20 @@ def _expenditure(e: Fund.ExpenditurePaid) -> Movement:
     )
 
 
-def _shares(e: Fund.SharesSubscribed) -> Movement:
-    fund = str(e.originator_id)
+def _shares(e: Fund.SharesSubscribed, fund: str) -> Movement:
     return Movement(fund, "shares", e.amount_fen, e.amount_fen, "in", e.member_id)
 
 
-def _statement(e: Fund.BankStatementRecorded) -> Movement:
-    fund = str(e.originator_id)
+def _statement(e: Fund.BankStatementRecorded, fund: str) -> Movement:
     return Movement(fund, "bank_statement", 0, e.balance_fen, "none", "bank")
 
 
-def _reversal(e: Fund.EventReversed) -> Movement:
+def _reversal(e: Fund.EventReversed, fund: str) -> Movement:
     change_fen = e.balance_change_fen
     direction = "in" if change_fen > 0 else "out" if change_fen < 0 else "none"
     amount_fen = abs(change_fen) or abs(e.in_kind_change_fen)
     return Movement(
-        str(e.originator_id),
+        fund,
         "reversal",
         change_fen,
         amount_fen,
@@ -108,7 +100,7 @@ def _reversal(e: Fund.EventReversed) -> Movement:
     )
 
 
-MOVEMENTS: dict[type[Any], Callable[[Any], Movement]] = {
+MOVEMENTS: dict[type[Any], Callable[[Any, str], Movement]] = {
     Fund.DonationReceived: _donation,
     Fund.InKindDonationReceived: _in_kind,
     Fund.AllocationSent: _sent,
@@ -124,7 +116,7 @@ MOVEMENTS: dict[type[Any], Callable[[Any], Movement]] = {
 }
 
 
-def movement_of(event: object) -> Movement | None:
+def movement_of(event: object, fund_id: str) -> Movement | None:
     """The ledger line of a fund event, or None for events that are not money (opening, custody)."""
     describe = MOVEMENTS.get(type(event))
-    return describe(event) if describe is not None else None
+    return describe(event, fund_id) if describe is not None else None

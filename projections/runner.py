@@ -19,6 +19,7 @@ import structlog
 
 from projections.database import Conflict, Cursor, Database
 from projections.model import Fact, ReadModel
+from projections.movements import movement_of
 
 log = structlog.get_logger(__name__)
 
@@ -43,16 +44,19 @@ class EventSource(Protocol):
 def decode(notification: Any, mapper: Any) -> Fact:
     """One stored notification as a Fact (the mapper handles transcoding, upcasting, ciphers)."""
     event = mapper.to_domain_event(notification)
+    originator_id = str(notification.originator_id)
+    version = notification.originator_version
     return Fact(
         position=notification.id,
-        event_id=f"{notification.originator_id}.{notification.originator_version}",
-        originator_id=str(notification.originator_id),
-        originator_version=notification.originator_version,
+        event_id=f"{originator_id}.{version}",
+        originator_id=originator_id,
+        originator_version=version,
         type=type(event).__qualname__,
         event=event,
         recorded_at=event.timestamp,
         occurred_on=getattr(event, "occurred_on", None),
         actor=getattr(event, "actor", ""),
+        movement=movement_of(event, originator_id),
     )
 
 

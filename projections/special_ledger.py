@@ -21,7 +21,7 @@ LEDGER_LINES = Table(
     "direction TEXT NOT NULL, counterparty TEXT NOT NULL, category TEXT, voucher TEXT, "
     "in_kind INT NOT NULL, reverses TEXT, note TEXT NOT NULL, "
     "PRIMARY KEY (fund_id, occurred_on, position)",
-    ("(event_id)", "(reverses) WHERE reverses IS NOT NULL"),
+    ("(reverses) WHERE reverses IS NOT NULL",),
 )
 COLUMNS = (
     "fund_id",
@@ -49,16 +49,14 @@ class SpecialLedger(ReadModel):
 
     def __init__(self) -> None:
         self._rows: list[Row] = []
-        self._counterparties: dict[str, str] = {}  # event_id -> counterparty, this batch
 
     def project(self, fact: Fact, context: Context) -> None:
-        movement = movement_of(fact.event)
+        movement = fact.movement
         if movement is None or fact.occurred_on is None:
             return
         counterparty = movement.counterparty
         if movement.reverses is not None:
-            counterparty = self._counterparty_of(movement.reverses, context.cursor)
-        self._counterparties[fact.event_id] = counterparty
+            counterparty = _counterparty_of(movement.reverses, context)
         self._rows.append(
             (
                 movement.fund_id,
@@ -78,18 +76,15 @@ class SpecialLedger(ReadModel):
             )
         )
 
-    def _counterparty_of(self, event_id: str, cursor: Cursor) -> str:
-        """A reversal's counterparty is its original's (from this batch, or from the table)."""
-        if event_id in self._counterparties:
-            return self._counterparties[event_id]
-        rows = cursor.execute(
-            "SELECT counterparty FROM rm_ledger_lines WHERE event_id = ?", (event_id,)
-        )
-        return str(rows[0][0]) if rows else ""
-
     def write(self, cursor: Cursor) -> None:
         cursor.insert_rows(LEDGER_LINES.name, COLUMNS, self._rows)
 
     def discard(self) -> None:
         self._rows = []
-        self._counterparties = {}
+
+
+def _counterparty_of(event_id: str, context: Context) -> str:
+    """A reversal's counterparty is its original's (reversals are rare: read it from the store)."""
+    original = context.event(event_id)
+    movement = movement_of(original, event_id.rpartition(".")[0])
+    return movement.counterparty if movement is not None else ""

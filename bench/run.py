@@ -12,13 +12,14 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 import psycopg
 
-from bench import writes
+from bench import floor, http, reads, writes
 from bench.floor import Floor
 from bench.stores import Store, admin_url, fresh_store, postgres_reachable
 from bench.workload import Workload
@@ -46,6 +47,8 @@ METRICS = (
 # The one-by-one write sample, run on top of the imported workload (a store of N events).
 WRITE_SAMPLE_EVENTS = 3_000
 WRITE_SAMPLE_SEED = 7
+# Each beancount answer loads the whole file; a few questions show the cost.
+BEANCOUNT_QUESTIONS = 20
 
 
 @dataclass
@@ -69,6 +72,8 @@ class Context:
     report: Report
     quick: bool
     floor: Floor
+    ids: dict[str, str]
+    directory: Path
 
 
 Group = Callable[[Context], None]
@@ -86,7 +91,92 @@ def _writes(ctx: Context) -> None:
     )
 
 
-GROUPS: dict[str, Group] = {"writes": _writes}
+def _reads(ctx: Context) -> None:
+    kind, events, report = ctx.store.kind, ctx.events, ctx.report
+    child = reads.run_child("rebuild", ctx.store.url)
+    if not child.answer.get("ok"):
+        print(f"  {kind}: rebuild failed, its metrics are left out: {child.answer.get('error')}")
+        return
+    floor_rows, floor_seconds = floor.read_every_row(ctx.store)
+    rebuild_rate = child.answer["events"] / child.answer["seconds"]
+    report.add(kind, events, "projection_events_per_s", round(rebuild_rate, 1))
+    report.add(kind, events, "rebuild_ratio", round(rebuild_rate / (floor_rows / floor_seconds), 3))
+    report.add(kind, events, "rebuild_peak_rss_mb", round(child.peak_rss_mb, 1))
+    funds = reads.fund_ids(ctx.ids)
+    queries = 1_000 if ctx.quick else 2_000
+    latencies, answers = reads.balances_in_process(ctx.store, funds, queries, seed=events)
+    report.add(kind, events, "balance_as_of_p99_ms", round(latencies.p99_ms, 3))
+    _beancount(ctx, latencies, answers)
+
+
+def _beancount(
+    ctx: Context, latencies: reads.Latencies, answers: dict[tuple[str, date], int]
+) -> None:
+    try:
+        import beancount  # noqa: F401, PLC0415
+    except ImportError:
+        print("  beancount is not installed (pip install beancount): beancount_speedup left out")
+        return
+    path = ctx.directory / f"ledger-{ctx.store.kind}-{ctx.events}.beancount"
+    transactions = reads.write_beancount(ctx.ledger, path)
+    questions = list(answers)[:BEANCOUNT_QUESTIONS]
+    answer = reads.beancount_balances(path, questions)
+    wrong = [q for q in questions if answer.balances_fen[q] != answers[q]]
+    if wrong:
+        print(f"  beancount disagrees on {len(wrong)} balances: beancount_speedup left out")
+        return
+    seconds_per_answer = answer.load_seconds + answer.query_seconds
+    print(
+        f"  beancount: {transactions:,} transactions, load {answer.load_seconds:.2f}s, "
+        f"query {answer.query_seconds * 1000:.1f}ms, same balances"
+    )
+    ctx.report.add(
+        ctx.store.kind,
+        ctx.events,
+        "beancount_speedup",
+        round(seconds_per_answer / latencies.median_s, 1),
+    )
+
+
+def _verify(ctx: Context) -> None:
+    child = reads.run_child("verify", ctx.store.url)
+    if not child.answer.get("ok"):
+        print(f"  {ctx.store.kind}: verify failed, its metrics are left out: {child.answer}")
+        return
+    rate = child.answer["events"] / child.answer["seconds"]
+    ctx.report.add(ctx.store.kind, ctx.events, "verify_events_per_s", round(rate, 1))
+    ctx.report.add(ctx.store.kind, ctx.events, "verify_peak_rss_mb", round(child.peak_rss_mb, 1))
+
+
+def _http(ctx: Context) -> None:
+    requests = 800 if ctx.quick else 2_000
+    synchronous = writes.sqlite_synchronous(ctx.ledger) if ctx.store.kind == "sqlite" else 0
+    try:
+        figures = http.measure_http(
+            ctx.store,
+            ctx.ledger,
+            ids=ctx.ids,
+            directory=ctx.directory,
+            requests=requests,
+            synchronous=synchronous,
+        )
+    except (RuntimeError, subprocess.CalledProcessError) as error:
+        print(f"  {ctx.store.kind}: the HTTP measurement failed, its metrics are left out: {error}")
+        return
+    if figures.failures:
+        print(f"  {ctx.store.kind}: some HTTP requests failed: {figures.failures}")
+    kind, events = ctx.store.kind, ctx.events
+    ctx.report.add(kind, events, "http_write_ratio", round(figures.write_ratio, 3))
+    ctx.report.add(kind, events, "http_donations_per_s", round(figures.app_donations_per_s, 1))
+    ctx.report.add(kind, events, "balance_as_of_p99_ms_http", round(figures.balance_p99_ms, 3))
+
+
+GROUPS: dict[str, Group] = {
+    "writes": _writes,
+    "reads": _reads,
+    "verify": _verify,
+    "http": _http,
+}
 
 
 def measure(kind: str, events: int, groups: list[str], report: Report, quick: bool) -> None:
@@ -99,7 +189,7 @@ def measure(kind: str, events: int, groups: list[str], report: Report, quick: bo
         try:
             workload = Workload(events)
             started = time.perf_counter()
-            imported = writes.measure_import(ledger, store, base, workload)
+            imported, book = writes.measure_import(ledger, store, base, workload)
             print(
                 f"  {kind}: imported {imported.events:,} events "
                 f"({imported.commands:,} commands) in {time.perf_counter() - started:.1f}s",
@@ -112,7 +202,7 @@ def measure(kind: str, events: int, groups: list[str], report: Report, quick: bo
                 "import_events_per_s",
                 round(imported.events / imported.app_total_seconds, 1),
             )
-            ctx = Context(store, ledger, workload, events, report, quick, base)
+            ctx = Context(store, ledger, workload, events, report, quick, base, book.ids, Path(tmp))
             for name in groups:
                 GROUPS[name](ctx)
         finally:

@@ -85,7 +85,9 @@ def measure_writes(ledger: FundLedger, store: Store, base: Floor, workload: Work
     return paired
 
 
-def measure_import(ledger: FundLedger, store: Store, base: Floor, workload: Workload) -> Paired:
+def measure_import(
+    ledger: FundLedger, store: Store, base: Floor, workload: Workload
+) -> tuple[Paired, Results]:
     """Every phase through `execute_batch`, IMPORT_CHUNK_COMMANDS commands a transaction, paired
     with the floor loading the same rows in one transaction (executemany / COPY)."""
     results = Results()
@@ -100,7 +102,7 @@ def measure_import(ledger: FundLedger, store: Store, base: Floor, workload: Work
                 _remember(results, step, answer)
             rows = floor.stored_rows(store, before)
             paired.add(len(chunk), len(rows), app_seconds, base.bulk(rows))
-    return paired
+    return paired, results
 
 
 def sqlite_synchronous(ledger: FundLedger) -> int:

@@ -175,8 +175,8 @@ PROGRAMME_A = Programme(
     funds=(
         FundSpec(
             "a.relief",
-            "Gaojiawan relief fund",
-            "Condolence money and gifts to poor households",
+            "Bureau relief and gifts fund",
+            "Condolence money and gifts to poor households of Gaojiawan and Caijiawan",
             "BJ-FPB-RELIEF-2015",
             "a.dou",
             ("condolence",),

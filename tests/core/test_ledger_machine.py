@@ -313,8 +313,8 @@ class LedgerMachine(RuleBasedStateMachine):
     def replaying_the_store_rebuilds_identical_aggregates(self) -> None:
         """A fresh application with no cache reads the same aggregates the writer holds."""
         for aggregate_id in self.parties + self.funds + self.loans:
-            live = self.ledger.repository.get(UUID(aggregate_id))
-            replayed = self.replayer.repository.get(UUID(aggregate_id))
+            live: Any = self.ledger.repository.get(UUID(aggregate_id))
+            replayed: Any = self.replayer.repository.get(UUID(aggregate_id))
             assert state(replayed) == state(live)
 
 

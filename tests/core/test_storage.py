@@ -76,7 +76,7 @@ class TestStorage:
             assert state(fresh.party(member)) == state(ledger.party(member))
             for loan in loans:
                 assert state(fresh.loan(loan)) == state(ledger.loan(loan))
-            live_key = ledger.repository.get(UUID(key))
+            live_key: Any = ledger.repository.get(UUID(key))
             assert state(fresh.repository.get(UUID(key))) == state(live_key)
         finally:
             fresh.close()
@@ -95,7 +95,7 @@ class TestStorage:
             for aggregate_id in aggregate_ids:
                 snapshots = list(fresh.snapshots.get(UUID(aggregate_id))) if fresh.snapshots else []
                 assert snapshots, f"no snapshot of {aggregate_id}"
-                live = ledger.repository.get(UUID(aggregate_id))
+                live: Any = ledger.repository.get(UUID(aggregate_id))
                 assert state(fresh.repository.get(UUID(aggregate_id))) == state(live)
             assert isinstance(fresh.loan(loans[0]).due_on, date)
         finally:

@@ -66,14 +66,20 @@ class Balances(ReadModel):
         self._daily = defaultdict(int)
 
 
+# The cash of a fund at the end of a day: whole months before it, then its month's days up to it.
+AS_OF_SQL = (
+    "(SELECT COALESCE(SUM(net_fen), 0) FROM rm_balance_monthly WHERE fund_id = ? AND month < ?) + "
+    "(SELECT COALESCE(SUM(net_fen), 0) FROM rm_balance_daily "
+    " WHERE fund_id = ? AND day >= ? AND day <= ?)"
+)
+
+
+def as_of_params(fund_id: str, as_of: date) -> tuple[str, ...]:
+    day = as_of.isoformat()
+    return (fund_id, day[:7], fund_id, day[:7] + "-01", day)
+
+
 def balance_as_of_fen(cursor: Cursor, fund_id: str, as_of: date) -> int:
     """Cash at the end of `as_of`: whole months before it, then its month's days up to it."""
-    day = as_of.isoformat()
-    rows = cursor.execute(
-        "SELECT (SELECT COALESCE(SUM(net_fen), 0) FROM rm_balance_monthly "
-        "        WHERE fund_id = ? AND month < ?) + "
-        "       (SELECT COALESCE(SUM(net_fen), 0) FROM rm_balance_daily "
-        "        WHERE fund_id = ? AND day >= ? AND day <= ?)",
-        (fund_id, day[:7], fund_id, day[:7] + "-01", day),
-    )
+    rows = cursor.execute(f"SELECT {AS_OF_SQL}", as_of_params(fund_id, as_of))
     return int(rows[0][0])

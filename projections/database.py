@@ -80,8 +80,8 @@ class Database(Protocol):
     def write(self) -> AbstractContextManager[Cursor]:
         """One transaction: everything written inside commits together or not at all."""
 
-    def read(self) -> AbstractContextManager[Cursor]:
-        """A consistent read."""
+    def read(self, snapshot: bool = True) -> AbstractContextManager[Cursor]:
+        """A consistent read (`snapshot=False`: for one statement, no transaction around it)."""
 
     def close(self) -> None: ...
 
@@ -207,8 +207,11 @@ class SQLiteDatabase:
         connection.execute("COMMIT")
 
     @contextmanager
-    def read(self) -> Iterator[Cursor]:
+    def read(self, snapshot: bool = True) -> Iterator[Cursor]:
         connection = self._connection()
+        if not snapshot:
+            yield _SQLiteCursor(connection)
+            return
         connection.execute("BEGIN")
         try:
             yield _SQLiteCursor(connection)
@@ -319,7 +322,11 @@ class PostgresDatabase:
             yield _PostgresCursor(connection)
 
     @contextmanager
-    def read(self) -> Iterator[Cursor]:
+    def read(self, snapshot: bool = True) -> Iterator[Cursor]:
+        if not snapshot:
+            with self._pool.connection() as connection:
+                yield _PostgresCursor(connection)
+            return
         with self._pool.connection() as connection, connection.transaction():
             # One snapshot for the whole read: a page and its running balance agree.
             connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")

@@ -19,7 +19,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from projections.audit_trail import AuditTrail
-from projections.balances import Balances, balance_as_of_fen
+from projections.balances import AS_OF_SQL, Balances, as_of_params, balance_as_of_fen
 from projections.catalog import Catalog
 from projections.cohorts import Cohorts
 from projections.compliance import Compliance as ComplianceModel
@@ -203,16 +203,20 @@ class SqlReadModels:
     # ---- balances and the special ledger ---------------------------------------------------------
 
     def balance(self, fund_id: str, as_of: date | None) -> Balance | None:
-        with self.database.read() as db:
-            rows = db.execute(
-                "SELECT balance_fen, currency FROM rm_funds WHERE fund_id = ?", (fund_id,)
-            )
-            if not rows:
-                return None
-            balance_fen = int(rows[0][0])
-            if as_of is not None:
-                balance_fen = balance_as_of_fen(db, fund_id, as_of)
-        return Balance(fund_id, as_of, balance_fen, rows[0][1])
+        # One statement, no transaction around it: one round trip on PostgreSQL.
+        with self.database.read(snapshot=False) as db:
+            if as_of is None:
+                rows = db.execute(
+                    "SELECT balance_fen, currency FROM rm_funds WHERE fund_id = ?", (fund_id,)
+                )
+            else:
+                rows = db.execute(
+                    f"SELECT {AS_OF_SQL}, currency FROM rm_funds WHERE fund_id = ?",
+                    (*as_of_params(fund_id, as_of), fund_id),
+                )
+        if not rows:
+            return None
+        return Balance(fund_id, as_of, int(rows[0][0]), rows[0][1])
 
     def ledger(
         self,

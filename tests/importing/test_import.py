@@ -1,0 +1,204 @@
+"""Import from spreadsheets: every row checked first, then all recorded or none, never twice."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import pytest
+from openpyxl import Workbook, load_workbook
+
+from fundledger.application.commands import CommandContext, OpenFund, RegisterParty
+from fundledger.application.importing import (
+    COLUMNS,
+    ImportRefused,
+    import_file,
+    write_template,
+)
+from fundledger.application.ledger import FundLedger
+
+CONTEXT = CommandContext(actor="test-setup")
+
+
+@dataclass(frozen=True)
+class Books:
+    fund_id: str
+    donor_id: str
+    household_id: str
+    vendor_id: str
+
+
+def _party(ledger: FundLedger, name: str, kind: str) -> str:
+    command = RegisterParty(name=name, kind=kind, occurred_on=date(2016, 1, 1))
+    return ledger.execute(command, CONTEXT).resource_id
+
+
+@pytest.fixture
+def books(ledger: FundLedger) -> Books:
+    custodian = _party(ledger, "Village committee", "village")
+    fund = OpenFund(
+        name="Cattle fund",
+        purpose="cattle",
+        bank_account="6222 0001",
+        custodian=custodian,
+        allowed_categories=["cattle", "vet"],
+        revolving=True,
+        occurred_on=date(2016, 1, 1),
+    )
+    return Books(
+        fund_id=ledger.execute(fund, CONTEXT).resource_id,
+        donor_id=_party(ledger, "Civil Affairs Bureau", "government"),
+        household_id=_party(ledger, "Household 001", "household"),
+        vendor_id=_party(ledger, "Vet station", "vendor"),
+    )
+
+
+def _rows(books: Books) -> list[dict[str, str]]:
+    return [
+        {"type": "donation", "fund": books.fund_id, "party": books.donor_id,
+         "amount": "5000", "occurred_on": "2016-03-01", "note": "cadres' gift"},
+        {"type": "loan", "fund": books.fund_id, "party": books.household_id,
+         "amount": "1100.00", "occurred_on": "2016-04-01", "cohort": "1",
+         "due_on": "2016-12-31"},
+        {"type": "expenditure", "fund": books.fund_id, "party": books.vendor_id,
+         "amount": "120.50", "occurred_on": "2016-05-01", "category": "vet",
+         "voucher_number": "V-7", "voucher_date": "2016-05-01",
+         "voucher_description": "vaccines"},
+    ]  # fmt: skip
+
+
+def _write_csv(path: Path, rows: list[dict[str, str]]) -> Path:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=COLUMNS)
+    writer.writeheader()
+    writer.writerows(rows)
+    path.write_text(buffer.getvalue(), encoding="utf-8")
+    return path
+
+
+def _write_xlsx(path: Path, rows: list[dict[str, str]]) -> Path:
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.append(list(COLUMNS))
+    for row in rows:
+        sheet.append([row.get(column, "") for column in COLUMNS])
+    workbook.save(path)
+    return path
+
+
+def _head(ledger: FundLedger) -> int:
+    return ledger.recorder.max_notification_id() or 0
+
+
+def test_a_good_csv_file_records_every_row(
+    ledger: FundLedger, books: Books, tmp_path: Path
+) -> None:
+    """Each row of a good CSV file becomes its command: the fund's balance and loans follow."""
+    path = _write_csv(tmp_path / "good.csv", _rows(books))
+    result = import_file(path, ledger)
+    fund = ledger.fund(books.fund_id)
+    assert (result.rows, result.already_imported) == (3, False)
+    assert fund.balance_fen == 500000 - 110000 - 12050
+    assert len(fund.loans_of_cohort("1")) == 1
+
+
+def test_a_good_xlsx_file_records_every_row(
+    ledger: FundLedger, books: Books, tmp_path: Path
+) -> None:
+    """An XLSX file with the same rows records the same money, a number cell read as typed."""
+    rows = _rows(books)
+    path = _write_xlsx(tmp_path / "good.xlsx", rows)
+    workbook = load_workbook(path)
+    sheet = workbook.active
+    assert sheet is not None
+    sheet["E2"] = 5000.1  # a clerk typed a number, not text: read as its decimal spelling
+    workbook.save(path)
+    import_file(path, ledger)
+    assert ledger.fund(books.fund_id).balance_fen == 500010 - 110000 - 12050
+
+
+def test_one_bad_row_records_nothing_and_names_row_and_column(
+    ledger: FundLedger, books: Books, tmp_path: Path
+) -> None:
+    """A file with one bad row records nothing; the error names the file, the row and the column."""
+    rows = _rows(books)
+    rows[2]["amount"] = "120.505"
+    path = _write_csv(tmp_path / "one-bad.csv", rows)
+    head = _head(ledger)
+    with pytest.raises(ImportRefused) as refused:
+        import_file(path, ledger)
+    assert str(refused.value).startswith("one-bad.csv row 4, column amount:")
+    assert [(p.row, p.column) for p in refused.value.problems] == [(4, "amount")]
+    assert _head(ledger) == head
+
+
+def test_a_row_naming_an_unknown_party_names_the_party_column(
+    ledger: FundLedger, books: Books, tmp_path: Path
+) -> None:
+    """A reference to a party that does not exist is found before anything is recorded."""
+    rows = _rows(books)
+    rows[1]["party"] = books.fund_id  # a fund's id is not a party's
+    path = _write_csv(tmp_path / "unknown.csv", rows)
+    head = _head(ledger)
+    with pytest.raises(ImportRefused) as refused:
+        import_file(path, ledger)
+    assert [(p.row, p.column) for p in refused.value.problems] == [(3, "party")]
+    assert _head(ledger) == head
+
+
+def test_a_rule_broken_by_a_later_row_records_no_earlier_row(
+    ledger: FundLedger, books: Books, tmp_path: Path
+) -> None:
+    """An overdraft in row 4 refuses the whole file: rows 2 and 3 are not recorded either."""
+    rows = _rows(books)
+    rows[2]["amount"] = "9000"  # more than the 5000 - 1100 the fund holds by then
+    path = _write_csv(tmp_path / "overdraft.csv", rows)
+    head = _head(ledger)
+    with pytest.raises(ImportRefused) as refused:
+        import_file(path, ledger)
+    assert [(p.row, p.column) for p in refused.value.problems] == [(4, "amount")]
+    assert _head(ledger) == head
+    assert ledger.fund(books.fund_id).balance_fen == 0
+
+
+def test_the_same_file_twice_records_nothing_twice(
+    ledger: FundLedger, books: Books, tmp_path: Path
+) -> None:
+    """Importing the same file again records nothing: same events, same balance."""
+    path = _write_csv(tmp_path / "twice.csv", _rows(books))
+    first = import_file(path, ledger)
+    head = _head(ledger)
+    again = import_file(tmp_path.joinpath("twice.csv").rename(tmp_path / "renamed.csv"), ledger)
+    assert (first.already_imported, again.already_imported) == (False, True)
+    assert again.events == 0
+    assert _head(ledger) == head
+    assert ledger.fund(books.fund_id).balance_fen == 500000 - 110000 - 12050
+
+
+def test_a_changed_file_is_a_new_import(ledger: FundLedger, books: Books, tmp_path: Path) -> None:
+    """A file whose content changed (one more row) is another file: it is recorded."""
+    rows = _rows(books)
+    import_file(_write_csv(tmp_path / "first.csv", rows[:1]), ledger)
+    result = import_file(_write_csv(tmp_path / "second.csv", rows), ledger)
+    assert not result.already_imported
+    assert ledger.fund(books.fund_id).balance_fen == 2 * 500000 - 110000 - 12050
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_the_template_is_an_empty_file_with_the_documented_columns(
+    tmp_path: Path, suffix: str
+) -> None:
+    """The template holds the header row of COLUMNS and no data row."""
+    path = tmp_path / f"template{suffix}"
+    write_template(path)
+    if suffix == ".csv":
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
+        assert lines == [",".join(COLUMNS)]
+        return
+    sheet = load_workbook(path).worksheets[0]
+    assert [cell.value for cell in sheet[1]] == list(COLUMNS)
+    assert sheet.max_row == 1 or all(cell.value is None for cell in sheet[2])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -11,8 +12,9 @@ from fundledger.application.ledger import FundLedger
 from fundledger.bootstrap import open_ledger
 from fundledger.cli.app import app
 from fundledger.demo.loader import DemoLoad, command_count, load_demo
-from fundledger.demo.scenario import CATTLE_FUND_KEY
+from fundledger.demo.scenario import CATTLE_FUND_KEY, PROGRAMMES
 from fundledger.domain.base import LedgerEvent
+from fundledger.domain.errors import IdempotencyKeyReused
 from fundledger.domain.fund import Fund
 from fundledger.domain.money import Money
 
@@ -125,6 +127,19 @@ def test_loading_the_demo_twice_records_nothing_new(
     assert second.already_loaded
     assert second.replayed == command_count() == first.recorded
     assert second.fund_ids == first.fund_ids
+    assert ledger.recorder.max_notification_id() == position
+
+
+def test_a_store_holding_another_version_of_the_demo_is_refused(
+    demo_ledger: tuple[FundLedger, DemoLoad],
+) -> None:
+    """Loading a changed scenario over the stored demo records nothing and says so."""
+    ledger, _ = demo_ledger
+    position = ledger.recorder.max_notification_id()
+    first = PROGRAMMES[0]
+    renamed = replace(first, parties=(replace(first.parties[0], name="Another bureau"),))
+    with pytest.raises(IdempotencyKeyReused):
+        load_demo(ledger, (renamed,))
     assert ledger.recorder.max_notification_id() == position
 
 

@@ -18,7 +18,7 @@ from fundledger.bootstrap import open_ledger
 from fundledger.cli.app import app, fail
 from fundledger.demo.loader import DemoLoad, command_count, load_demo
 from fundledger.demo.scenario import CATTLE_FUND_KEY
-from fundledger.domain.errors import DomainError
+from fundledger.domain.errors import DomainError, IdempotencyKeyReused
 from fundledger.domain.money import format_fen
 
 NEXT_STEPS = """\
@@ -46,6 +46,11 @@ def demo() -> None:
         loaded = _load_with_progress(ledger, console)
         elapsed_s = time.perf_counter() - started
         _print_summary(ledger, loaded, console)
+    except IdempotencyKeyReused:
+        raise fail(
+            "this store holds a different version of the demo; load it into a fresh store "
+            "(set FUNDLEDGER_DATABASE_URL to a new file or database)"
+        ) from None
     except DomainError as error:
         raise fail(f"the demo could not be loaded: {error.detail}") from None
     finally:

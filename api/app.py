@@ -16,6 +16,7 @@ from api.middleware import RequestContextMiddleware
 from api.problems import PROBLEM_MEDIA_TYPE
 from api.routers import allocations, audit, events, funds, health, keys, loans, parties
 from api.settings import Settings
+from api.ui import router as ui_router
 from fundledger.adapters.store import parse_database_url
 from fundledger.application.ledger import FundLedger
 from fundledger.bootstrap import open_ledger
@@ -91,6 +92,7 @@ def create_app(
     _document_problems_as_problem_json(app)
     for module in (health, parties, funds, allocations, loans, events, audit, keys):
         app.include_router(module.router)
+    app.include_router(ui_router)  # the pages under /ui (not in the OpenAPI document)
     app.add_middleware(RequestContextMiddleware, body_bytes_max=settings.body_bytes_max)
     return app
 

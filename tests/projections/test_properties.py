@@ -216,3 +216,25 @@ def test_a_worker_killed_mid_batch_recovers_to_a_clean_rebuild(
     clean: ProjectionRunner = open_runner(database, ledger, batch_size=1000)
     clean.rebuild()
     assert dump(database) == recovered
+
+
+def test_rebuild_command_drops_and_rebuilds_to_the_same_views(
+    ledger: FundLedger, database: Database, database_url: str
+) -> None:
+    """`fundledger rebuild` after live projection leaves every table exactly as it was."""
+    cattle_fund(ledger)
+    live = open_runner(database, ledger, batch_size=50)
+    live.catch_up()
+    with database.write() as cursor:  # damage the rebuild must repair
+        cursor.execute("DELETE FROM rm_ledger_lines WHERE kind = 'donation'")
+    damaged = dump(database)
+    command = [str(Path(sys.executable).with_name("fundledger")), "rebuild"]
+    environment = {**os.environ, "FUNDLEDGER_DATABASE_URL": database_url}
+    finished = subprocess.run(command, env=environment, capture_output=True, check=False)
+    assert finished.returncode == 0, finished.stderr.decode()
+    assert b"events/s" in finished.stderr
+    rebuilt = dump(database)
+    assert rebuilt != damaged
+    fresh = open_runner(database, ledger, batch_size=7)
+    fresh.rebuild()
+    assert dump(database) == rebuilt

@@ -147,7 +147,7 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
         "zh": "含事件、账页（XLSX/CSV）、检查点及独立核验脚本的 ZIP 文件。",
     },
     "download_kit": {"en": "Download the offline kit", "zh": "下载离线核验包"},
-    "recent_events": {"en": "Latest events", "zh": "最近事件"},
+    "recent_events": {"en": "Events, in store order", "zh": "事件（按记录顺序）"},
     "event": {"en": "Event", "zh": "事件"},
     "actor": {"en": "Actor", "zh": "操作人"},
     "recorded_at": {"en": "Recorded at", "zh": "记录时间"},

@@ -36,7 +36,7 @@ from projections.queries import FundDetail, ReadModels
 HERE = Path(__file__).parent
 PAGE_ROLES = frozenset({Role.ADMIN, Role.CLERK, Role.AUDITOR, Role.SUPERVISOR})
 AUDIT_ROLES = frozenset({Role.ADMIN, Role.AUDITOR})
-LEDGER_PAGE_LIMIT = 50
+LEDGER_PAGE_LIMIT = 25
 AUDIT_PAGE_LIMIT = 30
 FUNDS_LIMIT = 500
 
@@ -303,7 +303,7 @@ def fund_page(
         cohorts=cohorts,
         sources=reads.sources(fund.id) or [],
         names=names,
-        flow_svg=sankey.render_svg(nodes, links, title=viewer.t("flow_title"), money=yuan),
+        flow_svg=sankey.render_svg(nodes, links, title=fund.name, money=yuan),
         parties_visible=viewer.caller.visible_funds is None,
     )
 

@@ -190,12 +190,15 @@ class RawStore:
         )
         return bytes(rows[0][0]) if rows else GENESIS_HASH
 
-    def swap_events(self, first: int, second: int) -> None:
-        """Swap two event rows' positions, leaving the chain table as it is."""
-        table, column = self.events, self.position
-        self.sql(f"UPDATE {table} SET {column} = -1 WHERE {column} = ?", [first])
-        self.sql(f"UPDATE {table} SET {column} = ? WHERE {column} = ?", [first, second])
-        self.sql(f"UPDATE {table} SET {column} = ? WHERE {column} = -1", [second])
+    def swap_events(self, first: int, second: int, *, with_links: bool = False) -> None:
+        """Swap two event rows' positions (and their links' too, when asked)."""
+        tables = [(self.events, self.position)]
+        if with_links:
+            tables.append(("event_chain", "position"))
+        for table, column in tables:
+            self.sql(f"UPDATE {table} SET {column} = -1 WHERE {column} = ?", [first])
+            self.sql(f"UPDATE {table} SET {column} = ? WHERE {column} = ?", [first, second])
+            self.sql(f"UPDATE {table} SET {column} = ? WHERE {column} = -1", [second])
 
     def truncate(self, from_position: int) -> None:
         self.sql(f"DELETE FROM {self.events} WHERE {self.position} >= ?", [from_position])

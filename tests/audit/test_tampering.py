@@ -118,6 +118,17 @@ def test_two_swapped_events_are_reported_reordered_at_the_first(
     assert (report.problem, report.broken_position) == ("reordered", first)
 
 
+def test_two_events_swapped_with_their_links_are_reported_reordered(
+    ledger: FundLedger, store: RawStore
+) -> None:
+    """Moving events together with their links still shows: the position is in every link."""
+    positions = store.positions()
+    first = middle(store)
+    store.swap_events(first, positions[positions.index(first) + 1], with_links=True)
+    report = verify_log(ledger)
+    assert (report.problem, report.broken_position) == ("reordered", first)
+
+
 def test_a_truncated_tail_is_caught_only_with_a_checkpoint(
     ledger: FundLedger, store: RawStore
 ) -> None:

@@ -99,6 +99,10 @@ def test_the_commands_verify_sign_and_catch_an_edit(
     assert signed.exit_code == 0, signed.output
     key = runner.invoke(app, ["keys", "signing-key"], env=env)
     assert key.stdout.strip() == load_checkpoint(out).public_key
+    held = ["verify", "--checkpoint", str(out), "--public-key", key.stdout.strip()]
+    assert runner.invoke(app, held, env=env).exit_code == 0
+    stranger = ["verify", "--checkpoint", str(out), "--public-key", "ab" * 32]
+    assert runner.invoke(app, stranger, env=env).exit_code == 2
     store = RawStore(database_url)
     edited = store.positions()[4]
     store.flip_byte(edited)

@@ -56,10 +56,16 @@ def verify(
             "everything it covered."
         ),
     ] = None,
+    public_key: Annotated[
+        str | None,
+        typer.Option(help="Insist that the checkpoint is signed by this key (64 hex digits)."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Recompute the audit chain over every event; exit 1 at the first broken position."""
     signed = _read_checkpoint(checkpoint) if checkpoint is not None else None
+    if public_key is not None and (signed is None or signed.public_key != public_key.lower()):
+        raise fail("--public-key needs a --checkpoint signed by that key")
     ledger = _open()
     started = time.perf_counter()
     try:

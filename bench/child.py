@@ -1,7 +1,7 @@
 """Measured in a process of its own, so its peak RSS is its own: `python -m bench.child WHAT URL`.
 
 WHAT is `rebuild` (drop and rebuild every read model) or `verify` (recompute the audit chain).
-Prints one JSON line: {"events": N, "seconds": S, "ok": bool, "error": "..."}.
+Prints one JSON line: {"events": N, "seconds": S, "ok": bool, "peak_rss_mb": M, "error": "..."}.
 """
 
 from __future__ import annotations
@@ -47,8 +47,20 @@ def main(argv: list[str]) -> int:
         answer = {"rebuild": rebuild, "verify": verify}[what](url)
     except Exception as error:  # reported, not hidden: the bench leaves the metric out
         answer = {"events": 0, "seconds": 0.0, "ok": False, "error": repr(error)[:500]}
+    answer["peak_rss_mb"] = peak_rss_mb()
     print(json.dumps(answer))
     return 0
+
+
+def peak_rss_mb() -> float:
+    """This process's own high-water mark of resident memory (VmHWM, reset by exec).
+
+    Not the parent's getrusage of the child: that counts the bench process it was forked from."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
 
 
 if __name__ == "__main__":

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import os
 import random
 import statistics
 import subprocess
@@ -36,18 +35,18 @@ class ChildRun:
 
 def run_child(what: str, url: str) -> ChildRun:
     """`python -m bench.child WHAT URL` in its own process; its answer and its peak RSS."""
-    process = subprocess.Popen(
+    done = subprocess.run(
         [sys.executable, "-m", "bench.child", what, url],
-        stdout=subprocess.PIPE,
+        capture_output=True,
+        text=True,
+        check=False,
         cwd=Path(__file__).parent.parent,
     )
-    assert process.stdout is not None
-    output = process.stdout.read()
-    _, _status, usage = os.wait4(process.pid, 0)
-    process.returncode = 0  # reaped above; keep Popen from waiting again
-    lines = output.decode().strip().splitlines()
-    answer = json.loads(lines[-1]) if lines else {"ok": False, "error": "no output"}
-    return ChildRun(answer, usage.ru_maxrss / 1024)  # Linux reports kilobytes
+    lines = done.stdout.strip().splitlines()
+    if not lines:
+        return ChildRun({"ok": False, "error": done.stderr[-500:]}, 0.0)
+    answer: dict[str, Any] = json.loads(lines[-1])
+    return ChildRun(answer, float(answer.get("peak_rss_mb", 0.0)))
 
 
 def as_of_days(count: int, seed: int) -> list[date]:

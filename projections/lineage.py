@@ -56,6 +56,8 @@ COHORT_FUNDING = Table(
     "amount_fen INT NOT NULL, PRIMARY KEY (fund_id, cohort, funded_by)",
 )
 EXTERNAL = ""  # origin of money that did not come back from a cohort
+# Funds and outstanding loans kept in memory between batches (each a few hundred bytes).
+LIVE_HOLDERS_MAX = 50_000
 
 
 @dataclass
@@ -329,6 +331,11 @@ class Lineage(ReadModel):
             if holder.startswith("loan:") and not self._live[holder]:
                 del self._live[holder]
                 self._loans.pop(holder.removeprefix("loan:"), None)
+        if len(self._live) > LIVE_HOLDERS_MAX:
+            # Memory stays bounded however many loans are outstanding: keep what this batch
+            # touched; the rest is in the tables (written in earlier batches) and reloads on use.
+            self._live = {h: mix for h, mix in self._live.items() if h in self._dirty_live}
+            self._loans = {}
 
     def _write_live(self, cursor: Cursor) -> None:
         holders = sorted(self._dirty_live)

@@ -18,6 +18,7 @@ from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from fundledger.domain.errors import InvalidInput
 from projections.audit_trail import AuditTrail
 from projections.balances import AS_OF_SQL, Balances, as_of_params, balance_as_of_fen
 from projections.catalog import Catalog
@@ -352,7 +353,7 @@ def _position_cursor(cursor: str | None) -> int:
     try:
         return int(cursor)
     except ValueError:
-        raise ValueError(f"cursor {cursor!r} is not one this list gave out") from None
+        raise InvalidInput(f"cursor {cursor!r} is not one this list gave out") from None
 
 
 def _names(db: Cursor, texts: Iterable[str]) -> dict[str, str]:
@@ -397,7 +398,7 @@ def _ledger_query(  # noqa: PLR0917 - the filters of the ledger query, in order
             date.fromisoformat(day)
             after = int(position)
         except ValueError:
-            raise ValueError(f"cursor {cursor!r} is not one this list gave out") from None
+            raise InvalidInput(f"cursor {cursor!r} is not one this list gave out") from None
         sql += " AND (occurred_on > ? OR (occurred_on = ? AND position > ?))"
         params += [day, day, after]
     for clause, value in (

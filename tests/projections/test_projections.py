@@ -12,6 +12,7 @@ from fundledger.application import commands as c
 from fundledger.application.ledger import FundLedger
 from fundledger.domain.fund import Voucher
 from fundledger.domain.money import Money
+from projections import lineage
 from projections.database import Database, open_database
 from projections.read_models import SqlReadModels, open_read_models, open_runner
 from projections.runner import ProjectionRunner
@@ -219,3 +220,23 @@ def test_runner_rejects_an_empty_batch_size(database: Database, ledger: FundLedg
     """A batch of no events is a configuration mistake, refused up front."""
     with pytest.raises(ValueError, match="batch_size"):
         ProjectionRunner(database, ledger, [], batch_size=0)
+
+
+def test_lineage_forgets_and_reloads_state_without_changing_a_fen(
+    database_url: str, ledger: FundLedger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With almost no lineage state kept in memory, the views equal a rebuild that keeps it all."""
+    cattle = cattle_fund(ledger)
+    on = date(2016, 2, 1)
+    for loan in _loans(ledger, cattle.fund, "2")[:5]:
+        ledger.execute(c.RecordRepayment(loan, Money.parse("1100"), on), CLERK)
+    ledger.execute(c.RollOverCohort(cattle.fund, "2", Decimal("0.3"), "outstanding", on), CLERK)
+    roomy = open_runner(open_database(database_url), ledger, batch_size=500)
+    roomy.rebuild()
+    expected = dump(roomy.database)
+    monkeypatch.setattr(lineage, "LIVE_HOLDERS_MAX", 3)
+    tight = open_runner(open_database(database_url), ledger, batch_size=11)
+    tight.rebuild()
+    assert dump(tight.database) == expected
+    for runner in (roomy, tight):
+        runner.database.close()

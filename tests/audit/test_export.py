@@ -15,11 +15,11 @@ from openpyxl import load_workbook
 
 from fundledger.application.ledger import FundLedger
 from fundledger.audit import verify_export
-from fundledger.audit.checkpoints import sign_checkpoint
+from fundledger.audit.checkpoints import LogNotIntact, sign_checkpoint
 from fundledger.audit.export import KIT_SCRIPT, NothingToExport, export_fund_audit
 from fundledger.audit.signing import SIGNING_KEY_VARIABLE, load_signing_key
 from fundledger.domain.errors import UnknownFund
-from tests.audit.scenario import record_programme
+from tests.audit.scenario import RawStore, record_programme
 
 
 @pytest.fixture
@@ -129,6 +129,20 @@ def test_an_unknown_fund_exports_nothing(ledger: FundLedger, tmp_path: Path) -> 
     with pytest.raises(UnknownFund):
         export_fund_audit(ledger, "00000000-0000-0000-0000-000000000000", tmp_path / "kit")
     assert not (tmp_path / "kit").exists()
+
+
+def test_a_broken_log_is_not_exported(
+    ledger: FundLedger, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A log edited after its checkpoint yields no kit at all, not a kit that fails later."""
+    monkeypatch.setenv(SIGNING_KEY_VARIABLE, str(tmp_path / "signing-key.pem"))
+    programme = record_programme(ledger)
+    sign_checkpoint(ledger, load_signing_key())
+    store = RawStore(database_url)
+    store.flip_byte(store.positions()[2])
+    with pytest.raises(LogNotIntact):
+        export_fund_audit(ledger, programme.cattle_fund, tmp_path / "kit")
+    assert not [path.name for path in tmp_path.iterdir() if "kit" in path.name]
 
 
 def test_a_fund_without_a_checkpoint_is_not_exported(ledger: FundLedger, tmp_path: Path) -> None:

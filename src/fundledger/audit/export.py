@@ -54,15 +54,16 @@ class ExportSummary:
 def export_fund_audit(
     ledger: FundLedger, fund_id: str, directory: Path, lang: str = "en"
 ) -> ExportSummary:
-    """Write the fund's offline kit into `directory` (created if need be)."""
+    """Write the fund's offline kit into `directory` (created if need be, files replaced)."""
     if lang not in LANGUAGES:
         raise ValueError(f"lang must be one of {', '.join(LANGUAGES)}")
     fund = ledger.fund(fund_id)  # an unknown fund raises before anything is written
     checkpoint = latest_checkpoint(ledger)
     if checkpoint is None:
         raise NothingToExport("no checkpoint was ever signed: run `fundledger checkpoint` first")
-    directory.mkdir(parents=True, exist_ok=True)
-    draft = directory / ".export-draft"
+    # Written beside the target first: a refused export (a broken log) leaves nothing behind.
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    draft = directory.parent / f".{directory.name}.export-draft"
     shutil.rmtree(draft, ignore_errors=True)
     draft.mkdir()
     try:
@@ -76,6 +77,7 @@ def export_fund_audit(
         meta = _meta(str(fund.id), fund.name, lang, checkpoint, len(fund_lines))
         (draft / "export.json").write_text(meta, encoding="utf-8")
         shutil.copyfile(Path(kit.__file__), draft / KIT_SCRIPT)
+        directory.mkdir(exist_ok=True)
         for path in draft.iterdir():
             path.replace(directory / path.name)
     finally:

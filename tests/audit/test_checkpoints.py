@@ -118,3 +118,13 @@ def test_verify_refuses_an_unreadable_checkpoint(ledger: FundLedger, tmp_path: P
     result = CliRunner().invoke(app, ["verify", "--checkpoint", str(path)])
     assert result.exit_code == 2
     assert "fundledger-checkpoint/1" in result.output
+
+
+def test_verify_of_a_missing_store_creates_nothing(tmp_path: Path) -> None:
+    """Pointing verify at a SQLite file that does not exist is an error, and no file appears."""
+    missing = tmp_path / "missing.sqlite"
+    env = {"FUNDLEDGER_DATABASE_URL": f"sqlite:///{missing}"}
+    result = CliRunner().invoke(app, ["verify"], env=env)
+    assert result.exit_code == 2
+    assert "no store" in result.output
+    assert not missing.exists()

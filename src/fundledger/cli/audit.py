@@ -14,7 +14,11 @@ from eventsourcing.persistence import PersistenceError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from fundledger.adapters.store import DatabaseUrlError
+from fundledger.adapters.store import (
+    DatabaseUrlError,
+    configured_database_url,
+    parse_database_url,
+)
 from fundledger.application.ledger import FundLedger
 from fundledger.audit.checkpoints import (
     CheckpointError,
@@ -41,10 +45,16 @@ EXIT_BROKEN = 1
 
 
 def _open() -> FundLedger:
+    """The configured store, which must exist: checking a store never creates one."""
     try:
-        return open_ledger(create_tables=False)
+        location = parse_database_url(configured_database_url())
     except DatabaseUrlError as error:
         raise fail(str(error)) from None
+    path = location.sqlite_path
+    on_disk = location.kind == "sqlite" and not path.startswith(("file:", ":memory:"))
+    if on_disk and not Path(path).is_file():
+        raise fail(f"there is no store at {path} (FUNDLEDGER_DATABASE_URL)")
+    return open_ledger(create_tables=False)
 
 
 @app.command()

@@ -14,6 +14,7 @@ LOAN_ID = "7d2e9b14-8c3f-4a61-b5d0-2e4f6a8c0b13"
 EVENT_ID = f"{FUND_ID}.2"
 
 _PROBLEMS: dict[int, dict[str, Any]] = {
+    400: problem_body(400, "malformed-request", "There was an error parsing the body"),
     401: problem_body(401, "unauthenticated", "send an API key as 'Authorization: Bearer KEY'"),
     403: problem_body(403, "forbidden", "a supervisor key may not do this"),
     404: problem_body(404, "unknown-fund", f"no fund has the id {FUND_ID!r}", title="Not found"),
@@ -35,6 +36,7 @@ _PROBLEMS: dict[int, dict[str, Any]] = {
     503: problem_body(503, "store-unavailable", "the store cannot be reached now; retry shortly"),
 }
 _DESCRIPTIONS = {
+    400: "The body cannot be parsed at all (not UTF-8, or JSON nested too deep).",
     401: "No key, or an unknown or revoked key.",
     403: "The key's role (or funds) does not allow this.",
     404: "A named fund, party, loan or event does not exist.",
@@ -44,7 +46,7 @@ _DESCRIPTIONS = {
     429: "Too many failed authentications from this address; see Retry-After.",
     503: "The store (or the read side) cannot answer now; see Retry-After.",
 }
-COMMAND_PROBLEMS = (401, 403, 404, 409, 413, 422, 429, 503)
+COMMAND_PROBLEMS = (400, 401, 403, 404, 409, 413, 422, 429, 503)
 QUERY_PROBLEMS = (401, 403, 404, 422, 429, 503)
 
 

@@ -34,7 +34,7 @@ _EXAMPLE = {"name": "Municipal Civil Affairs Bureau", "kind": "government"}
             event_ids=[f"{ex.PARTY_ID}.1"],
             position=1,
         ),
-        **ex.problems(401, 403, 413, 422, 429, 503),
+        **ex.problems(400, 401, 403, 413, 422, 429, 503),
     },
 )
 def register_party(

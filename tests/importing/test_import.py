@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import csv
-import io
-from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 
 import pytest
-from openpyxl import Workbook, load_workbook
+from openpyxl import load_workbook
 
-from fundledger.application.commands import CommandContext, OpenFund, RegisterParty
 from fundledger.application.importing import (
     COLUMNS,
     ImportRefused,
@@ -19,75 +14,7 @@ from fundledger.application.importing import (
     write_template,
 )
 from fundledger.application.ledger import FundLedger
-
-CONTEXT = CommandContext(actor="test-setup")
-
-
-@dataclass(frozen=True)
-class Books:
-    fund_id: str
-    donor_id: str
-    household_id: str
-    vendor_id: str
-
-
-def _party(ledger: FundLedger, name: str, kind: str) -> str:
-    command = RegisterParty(name=name, kind=kind, occurred_on=date(2016, 1, 1))
-    return ledger.execute(command, CONTEXT).resource_id
-
-
-@pytest.fixture
-def books(ledger: FundLedger) -> Books:
-    custodian = _party(ledger, "Village committee", "village")
-    fund = OpenFund(
-        name="Cattle fund",
-        purpose="cattle",
-        bank_account="6222 0001",
-        custodian=custodian,
-        allowed_categories=["cattle", "vet"],
-        revolving=True,
-        occurred_on=date(2016, 1, 1),
-    )
-    return Books(
-        fund_id=ledger.execute(fund, CONTEXT).resource_id,
-        donor_id=_party(ledger, "Civil Affairs Bureau", "government"),
-        household_id=_party(ledger, "Household 001", "household"),
-        vendor_id=_party(ledger, "Vet station", "vendor"),
-    )
-
-
-def _rows(books: Books) -> list[dict[str, str]]:
-    return [
-        {"type": "donation", "fund": books.fund_id, "party": books.donor_id,
-         "amount": "5000", "occurred_on": "2016-03-01", "note": "cadres' gift"},
-        {"type": "loan", "fund": books.fund_id, "party": books.household_id,
-         "amount": "1100.00", "occurred_on": "2016-04-01", "cohort": "1",
-         "due_on": "2016-12-31"},
-        {"type": "expenditure", "fund": books.fund_id, "party": books.vendor_id,
-         "amount": "120.50", "occurred_on": "2016-05-01", "category": "vet",
-         "voucher_number": "V-7", "voucher_date": "2016-05-01",
-         "voucher_description": "vaccines"},
-    ]  # fmt: skip
-
-
-def _write_csv(path: Path, rows: list[dict[str, str]]) -> Path:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=COLUMNS)
-    writer.writeheader()
-    writer.writerows(rows)
-    path.write_text(buffer.getvalue(), encoding="utf-8")
-    return path
-
-
-def _write_xlsx(path: Path, rows: list[dict[str, str]]) -> Path:
-    workbook = Workbook()
-    sheet = workbook.active
-    assert sheet is not None
-    sheet.append(list(COLUMNS))
-    for row in rows:
-        sheet.append([row.get(column, "") for column in COLUMNS])
-    workbook.save(path)
-    return path
+from tests.importing.conftest import Books, good_rows, write_csv, write_xlsx
 
 
 def _head(ledger: FundLedger) -> int:
@@ -98,7 +25,7 @@ def test_a_good_csv_file_records_every_row(
     ledger: FundLedger, books: Books, tmp_path: Path
 ) -> None:
     """Each row of a good CSV file becomes its command: the fund's balance and loans follow."""
-    path = _write_csv(tmp_path / "good.csv", _rows(books))
+    path = write_csv(tmp_path / "good.csv", good_rows(books))
     result = import_file(path, ledger)
     fund = ledger.fund(books.fund_id)
     assert (result.rows, result.already_imported) == (3, False)
@@ -110,8 +37,8 @@ def test_a_good_xlsx_file_records_every_row(
     ledger: FundLedger, books: Books, tmp_path: Path
 ) -> None:
     """An XLSX file with the same rows records the same money, a number cell read as typed."""
-    rows = _rows(books)
-    path = _write_xlsx(tmp_path / "good.xlsx", rows)
+    rows = good_rows(books)
+    path = write_xlsx(tmp_path / "good.xlsx", rows)
     workbook = load_workbook(path)
     sheet = workbook.active
     assert sheet is not None
@@ -125,9 +52,9 @@ def test_one_bad_row_records_nothing_and_names_row_and_column(
     ledger: FundLedger, books: Books, tmp_path: Path
 ) -> None:
     """A file with one bad row records nothing; the error names the file, the row and the column."""
-    rows = _rows(books)
+    rows = good_rows(books)
     rows[2]["amount"] = "120.505"
-    path = _write_csv(tmp_path / "one-bad.csv", rows)
+    path = write_csv(tmp_path / "one-bad.csv", rows)
     head = _head(ledger)
     with pytest.raises(ImportRefused) as refused:
         import_file(path, ledger)
@@ -140,9 +67,9 @@ def test_a_row_naming_an_unknown_party_names_the_party_column(
     ledger: FundLedger, books: Books, tmp_path: Path
 ) -> None:
     """A reference to a party that does not exist is found before anything is recorded."""
-    rows = _rows(books)
+    rows = good_rows(books)
     rows[1]["party"] = books.fund_id  # a fund's id is not a party's
-    path = _write_csv(tmp_path / "unknown.csv", rows)
+    path = write_csv(tmp_path / "unknown.csv", rows)
     head = _head(ledger)
     with pytest.raises(ImportRefused) as refused:
         import_file(path, ledger)
@@ -154,9 +81,9 @@ def test_a_rule_broken_by_a_later_row_records_no_earlier_row(
     ledger: FundLedger, books: Books, tmp_path: Path
 ) -> None:
     """An overdraft in row 4 refuses the whole file: rows 2 and 3 are not recorded either."""
-    rows = _rows(books)
+    rows = good_rows(books)
     rows[2]["amount"] = "9000"  # more than the 5000 - 1100 the fund holds by then
-    path = _write_csv(tmp_path / "overdraft.csv", rows)
+    path = write_csv(tmp_path / "overdraft.csv", rows)
     head = _head(ledger)
     with pytest.raises(ImportRefused) as refused:
         import_file(path, ledger)
@@ -169,7 +96,7 @@ def test_the_same_file_twice_records_nothing_twice(
     ledger: FundLedger, books: Books, tmp_path: Path
 ) -> None:
     """Importing the same file again records nothing: same events, same balance."""
-    path = _write_csv(tmp_path / "twice.csv", _rows(books))
+    path = write_csv(tmp_path / "twice.csv", good_rows(books))
     first = import_file(path, ledger)
     head = _head(ledger)
     again = import_file(tmp_path.joinpath("twice.csv").rename(tmp_path / "renamed.csv"), ledger)
@@ -181,9 +108,9 @@ def test_the_same_file_twice_records_nothing_twice(
 
 def test_a_changed_file_is_a_new_import(ledger: FundLedger, books: Books, tmp_path: Path) -> None:
     """A file whose content changed (one more row) is another file: it is recorded."""
-    rows = _rows(books)
-    import_file(_write_csv(tmp_path / "first.csv", rows[:1]), ledger)
-    result = import_file(_write_csv(tmp_path / "second.csv", rows), ledger)
+    rows = good_rows(books)
+    import_file(write_csv(tmp_path / "first.csv", rows[:1]), ledger)
+    result = import_file(write_csv(tmp_path / "second.csv", rows), ledger)
     assert not result.already_imported
     assert ledger.fund(books.fund_id).balance_fen == 2 * 500000 - 110000 - 12050
 

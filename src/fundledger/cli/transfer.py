@@ -8,6 +8,7 @@ nothing. See docs/guide-supervisors.md for the column layout.
 from __future__ import annotations
 
 import getpass
+import os
 import time
 from pathlib import Path
 from typing import Annotated
@@ -39,6 +40,10 @@ from fundledger.bootstrap import open_ledger
 from fundledger.cli.app import app, fail
 
 EXIT_REFUSED = 1
+# A whole file is one transaction: on PostgreSQL the library ends a transaction that sends nothing
+# for 5 s, which a 100k-row batch exceeds while its events are being prepared. Allow 10 minutes.
+IDLE_IN_TRANSACTION_VARIABLE = "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT"
+IMPORT_IDLE_IN_TRANSACTION_S = 600
 
 
 def _actor() -> str:
@@ -114,6 +119,7 @@ def import_command(
     except OSError as error:
         raise fail(f"cannot read {file}: {error.strerror or error}") from None
     console = Console(stderr=True)
+    os.environ.setdefault(IDLE_IN_TRANSACTION_VARIABLE, str(IMPORT_IDLE_IN_TRANSACTION_S))
     try:
         ledger = open_ledger()
     except DatabaseUrlError as error:

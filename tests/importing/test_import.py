@@ -129,3 +129,20 @@ def test_the_template_is_an_empty_file_with_the_documented_columns(
     sheet = load_workbook(path).worksheets[0]
     assert [cell.value for cell in sheet[1]] == list(COLUMNS)
     assert sheet.max_row == 1 or all(cell.value is None for cell in sheet[2])
+
+
+def test_repayments_of_an_earlier_import_are_recorded_and_capped(
+    ledger: FundLedger, books: Books, tmp_path: Path
+) -> None:
+    """A repayment row names its loan; paying more than is owed refuses the file at that row."""
+    import_file(write_csv(tmp_path / "loans.csv", good_rows(books)), ledger)
+    loan_id = ledger.fund(books.fund_id).loans_of_cohort("1")[0]
+    repay = {"type": "repayment", "loan": loan_id, "occurred_on": "2016-11-30"}
+    too_much = [{**repay, "amount": "600"}, {**repay, "amount": "600"}]
+    head = _head(ledger)
+    with pytest.raises(ImportRefused) as refused:
+        import_file(write_csv(tmp_path / "too-much.csv", too_much), ledger)
+    assert [(p.row, p.column) for p in refused.value.problems] == [(3, "amount")]
+    assert _head(ledger) == head
+    import_file(write_csv(tmp_path / "repayments.csv", [{**repay, "amount": "550.00"}]), ledger)
+    assert ledger.loan(loan_id).owed_fen == 110000 - 55000

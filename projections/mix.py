@@ -21,7 +21,7 @@ def split_pro_rata(amount_fen: int, mix: Mapping[str, int]) -> Mix:
     if amount_fen == total_fen:
         return {source: held for source, held in mix.items() if held}
     if len(mix) == 1:  # the common case of a fund with one source: nothing to share out
-        return {source: amount_fen for source in mix} if amount_fen else {}
+        return dict.fromkeys(mix, amount_fen) if amount_fen else {}
     parts: Mix = {}
     remainders: list[tuple[int, str]] = []
     allotted_fen = 0

@@ -615,6 +615,7 @@ def _special_ledger(db: Cursor, fund_id: str) -> tuple[ComplianceCheck, list[Fin
         else:
             continue
         findings.append(Finding("special_ledger", problem, [event_id]))
+    paired = len(rows) - len(findings)
     lines = db.execute(
         "SELECT COUNT(*), COALESCE(SUM(cash_fen), 0) FROM rm_ledger_lines WHERE fund_id = ?",
         (fund_id,),
@@ -632,7 +633,7 @@ def _special_ledger(db: Cursor, fund_id: str) -> tuple[ComplianceCheck, list[Fin
     details: dict[str, object] = {
         "ledger_lines": int(lines[0][0]),
         "allocations": len(rows),
-        "allocations_with_both_sides": len(rows) - len(findings),
+        "allocations_with_both_sides": paired,
         "ledger_balance_fen": int(lines[0][1]),
     }
     return ComplianceCheck(ok=not findings, details=details), findings

@@ -18,7 +18,7 @@ from fastapi import Depends, Header, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.exceptions import HTTPException
 
-from api.errors import ReadSideBehind, StoreUnavailable
+from api.errors import ReadSideBehind, StoreCircuit, StoreUnavailable
 from api.middleware import request_context
 from api.settings import Settings
 from fundledger.adapters.records import IDEMPOTENCY_KEY_LENGTH_MAX
@@ -94,11 +94,15 @@ def get_settings(request: Request) -> Settings:
 
 
 def get_ledger(request: Request) -> FundLedger:
+    circuit: StoreCircuit = request.app.state.store_circuit
+    circuit.check()
     ledger: FundLedger = request.app.state.ledger
     return ledger
 
 
 def get_read_models(request: Request) -> ReadModels:
+    circuit: StoreCircuit = request.app.state.store_circuit
+    circuit.check()
     read_models: ReadModels | None = request.app.state.read_models
     if read_models is None:
         raise StoreUnavailable("the read side is not available in this process")

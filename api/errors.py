@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from typing import Any
 
 import psycopg
@@ -38,6 +39,25 @@ class ReadSideBehind(StoreUnavailable):
     """The read models did not reach the asked `min_position` in time."""
 
 
+class StoreCircuit:
+    """After the store failed, answer 503 at once for a while instead of queueing on it.
+
+    Every store call is retried by the library for several seconds; without this, each request
+    arriving while the database is down would hold a worker thread for that long.
+    """
+
+    def __init__(self, open_s: float) -> None:
+        self.open_s = open_s
+        self._closed_at_s = 0.0
+
+    def trip(self) -> None:
+        self._closed_at_s = time.monotonic() + self.open_s
+
+    def check(self) -> None:
+        if time.monotonic() < self._closed_at_s:
+            raise StoreUnavailable("the store failed moments ago; retry shortly")
+
+
 def _request_id(request: Request) -> str:
     return str(request_context(request.scope).get("request_id", ""))
 
@@ -60,7 +80,7 @@ def _validation_errors(error: RequestValidationError) -> list[dict[str, Any]]:
     ]
 
 
-def install_error_handlers(app: FastAPI, *, retry_after_s: int) -> None:
+def install_error_handlers(app: FastAPI, *, retry_after_s: int, circuit: StoreCircuit) -> None:
     @app.exception_handler(DomainError)
     def on_domain_error(request: Request, error: DomainError) -> ProblemResponse:
         status, title = status_of(error)
@@ -102,8 +122,10 @@ def install_error_handlers(app: FastAPI, *, retry_after_s: int) -> None:
         )
 
     def on_store_unavailable(request: Request, error: Exception) -> ProblemResponse:
-        log.warning("store.unavailable", error=type(error).__name__, detail=str(error)[:200])
         behind = isinstance(error, ReadSideBehind)
+        if not isinstance(error, StoreUnavailable):  # a real store failure, not our own fast 503
+            log.warning("store.unavailable", error=type(error).__name__, detail=str(error)[:200])
+            circuit.trip()
         return problem(
             503,
             "read-side-behind" if behind else "store-unavailable",

@@ -25,8 +25,11 @@ class Settings(BaseSettings):
     # Failed authentications allowed per client address per window before answering 429.
     unauthorized_per_window_max: Annotated[int, Field(ge=1, le=10_000)] = 20
     unauthorized_window_s: Annotated[float, Field(ge=1.0, le=3600.0)] = 60.0
-    # What a 503 tells clients to wait before retrying.
+    # What a 503 tells clients to wait before retrying; for that long after the store failed,
+    # requests are answered 503 at once instead of each waiting on the store again.
     retry_after_s: Annotated[int, Field(ge=1, le=300)] = 2
+    # How long one try waits for a PostgreSQL connection (the library tries 10 times).
+    store_connect_timeout_s: Annotated[int, Field(ge=1, le=30)] = 2
     page_limit_max: Annotated[int, Field(ge=1, le=10_000)] = 500
     # Follow new events for the read models inside the API process (else a worker does it).
     follow_events: bool = True

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Body, Query, Request, Response
 from api import examples as ex
 from api.commanding import record
 from api.deps import BalanceReader, FundReader, IdempotencyKey, Ledger, Reads, Recorder
-from api.routers.common import Cursor, FundId, Limit, found, today
+from api.routers.common import PLAIN_TEXT, Cursor, FundId, Limit, found, today
 from api.schemas import (
     BalanceOut,
     BankStatementIn,
@@ -482,8 +482,8 @@ def get_ledger(
     cursor: Cursor = None,
     date_from: date | None = None,
     date_to: date | None = None,
-    category: Annotated[str | None, Query(max_length=200)] = None,
-    counterparty: Annotated[str | None, Query(max_length=100)] = None,
+    category: Annotated[str | None, Query(max_length=200, pattern=PLAIN_TEXT)] = None,
+    counterparty: Annotated[str | None, Query(max_length=100, pattern=PLAIN_TEXT)] = None,
 ) -> LedgerPage:
     caller.check_fund(fund_id)
     if reads.fund(fund_id) is None:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body, Path, Request, Response
 from api import examples as ex
 from api.commanding import record
 from api.deps import Admin, IdempotencyKey, Ledger
-from api.routers.common import today
+from api.routers.common import PLAIN_TEXT, today
 from api.schemas import KeyRevocationIn, KeyRevocationRecorded
 from fundledger.application import commands as c
 
@@ -32,7 +32,7 @@ _EXAMPLE = {"reason": "the clerk left the bureau"}
 def revoke_key(
     *,
     request: Request,
-    key_id: Annotated[str, Path(max_length=100, examples=[_KEY_ID])],
+    key_id: Annotated[str, Path(max_length=100, pattern=PLAIN_TEXT, examples=[_KEY_ID])],
     body: Annotated[KeyRevocationIn, Body(examples=[_EXAMPLE])],
     caller: Admin,
     ledger: Ledger,

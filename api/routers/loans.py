@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body, Path, Request, Response
 from api import examples as ex
 from api.commanding import record
 from api.deps import FundReader, IdempotencyKey, Ledger, Reads, Recorder
-from api.routers.common import FundId, LoanId, found
+from api.routers.common import PLAIN_TEXT, FundId, LoanId, found
 from api.schemas import (
     CohortList,
     CohortOut,
@@ -35,7 +35,7 @@ _LOAN_EXAMPLE = {
 }
 _REPAYMENT_EXAMPLE = {"amount": "550.00", "occurred_on": "2016-12-20"}
 _ROLLOVER_EXAMPLE = {"ratio": "0.5", "occurred_on": "2016-12-31", "remainder": "grant"}
-Cohort = Annotated[str, Path(max_length=200, examples=["1"])]
+Cohort = Annotated[str, Path(max_length=200, pattern=PLAIN_TEXT, examples=["1"])]
 
 
 @router.post(

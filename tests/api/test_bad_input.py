@@ -248,3 +248,21 @@ def test_overlong_idempotency_key_is_422(api: Api) -> None:
         f"/v1/funds/{api.fund_id}/donations", _donation(api), **{"Idempotency-Key": "k" * 201}
     )
     _assert_refused(api, response, 422)
+
+
+def test_control_characters_in_paths_and_filters_are_422(api: Api) -> None:
+    """A NUL or other control character in an id, cursor or filter is a 422, never a 500."""
+    for path in (
+        "/v1/funds/%00",
+        "/v1/funds/%00/balance",
+        "/v1/parties/%00/flows",
+        "/v1/parties?cursor=%00",
+        f"/v1/funds/{api.fund_id}/ledger?category=%00",
+        f"/v1/funds/{api.fund_id}/ledger?counterparty=a%0Ab",
+    ):
+        response = api.client.get(path, headers=api.headers())
+        assert response.status_code == 422, path
+        assert response.headers["content-type"] == PROBLEM
+    rollover = {"ratio": "0.5", "occurred_on": "2016-12-31", "remainder": "grant"}
+    refused = api.post(f"/v1/funds/{api.fund_id}/cohorts/%00/rollover", rollover)
+    _assert_refused(api, refused, 422)

@@ -34,7 +34,20 @@ _EXAMPLE = {"name": "Municipal Civil Affairs Bureau", "kind": "government"}
             event_ids=[f"{ex.PARTY_ID}.1"],
             position=1,
         ),
-        **ex.problems(400, 401, 403, 413, 422, 429, 503),
+        **ex.problems(
+            400,
+            401,
+            403,
+            409,
+            413,
+            422,
+            429,
+            503,
+            conflict=ex.conflict(
+                "idempotency-key-reused",
+                "Idempotency-Key 'party-1' was already used for a different request",
+            ),
+        ),
     },
 )
 def register_party(

@@ -9,6 +9,7 @@ both pass the "no fund below zero" rule.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -327,18 +328,39 @@ class FundLedger(Application[UUID]):
         return working.aggregates[aggregate_id]
 
     def _private_copy(self, aggregate_id: UUID) -> Aggregate:
-        """The aggregate for one decision to change: cached as last saved, or from the store."""
+        """The aggregate for one decision to change: cached as last saved, or from the store.
+
+        Cached aggregates are never changed in place (a fresher state replaces them), so any
+        thread may copy one at any time.
+        """
         cache = self.repository.cache
-        if cache is not None and getattr(self._scope, "trust_cache", False):
-            try:
-                cached = cast(Aggregate, cache.get(aggregate_id))
-            except KeyError:
-                pass
-            else:
-                self._scope.used_cache = True
-                return plain_copy(cached)
-        found = self.repository.get(aggregate_id, projector_func=replay, deepcopy_from_cache=False)
-        return plain_copy(cast(Aggregate, found))
+        if cache is None:
+            return self._from_store(aggregate_id, None)
+        try:
+            cached = cast(Aggregate, cache.get(aggregate_id))
+        except KeyError:
+            cached = None
+        if cached is not None and getattr(self._scope, "trust_cache", False):
+            self._scope.used_cache = True
+            return plain_copy(cached)
+        fresh = self._from_store(aggregate_id, cached)
+        cache.put(aggregate_id, fresh)
+        return plain_copy(fresh)
+
+    def _from_store(self, aggregate_id: UUID, known: Aggregate | None) -> Aggregate:
+        """`known` brought up to date from the store, or rebuilt from the latest snapshot."""
+        if known is not None:
+            newer = self.events.get(aggregate_id, gt=known.version)
+            return cast(Aggregate, replay(plain_copy(known), newer))
+        snapshots = []
+        if self.snapshots is not None:
+            snapshots = list(self.snapshots.get(aggregate_id, desc=True, limit=1))
+        after = snapshots[0].originator_version if snapshots else None
+        events = self.events.get(aggregate_id, gt=after)
+        aggregate = replay(None, itertools.chain(snapshots, events))
+        if aggregate is None:
+            raise AggregateNotFoundError(aggregate_id)
+        return cast(Aggregate, aggregate)
 
     def fund(self, fund_id: str) -> Fund:
         return self._load(fund_id, Fund, UnknownFund)

@@ -8,7 +8,8 @@ sum to the same fen. A party's picture follows its cash to where it is now (the 
 
 from __future__ import annotations
 
-from collections import defaultdict
+import threading
+from collections import OrderedDict, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -16,6 +17,9 @@ from api.ui.sankey import Link, Node
 from projections.queries import CohortSummary, FundDetail, LedgerLine, PartyFlows, ReadModels
 
 PAGE_LIMIT = 500
+# The picture reads every line of a fund: big pages cost fewer queries (100k lines: 8.7 s -> 3.6 s).
+LINES_PAGE_LIMIT = 5000
+CACHED_FUNDS_MAX = 16
 LINES_MAX = 200_000  # a picture of more lines than this would take too long to draw on request
 PARTY_PAGES_MAX = 40
 DESTINATIONS_PER_KIND_MAX = 6
@@ -34,11 +38,30 @@ class FundLines:
     names: dict[str, str] = field(default_factory=dict)
 
 
+_cache: OrderedDict[tuple[str, int], FundLines] = OrderedDict()
+_cache_lock = threading.Lock()
+
+
 def fund_lines(reads: ReadModels, fund_id: str) -> FundLines:
+    """The fund's lines, read once per store position (the page and its downloads share them)."""
+    key = (fund_id, reads.position())
+    with _cache_lock:
+        if key in _cache:
+            _cache.move_to_end(key)
+            return _cache[key]
+    found = _read_fund_lines(reads, fund_id)
+    with _cache_lock:
+        _cache[key] = found
+        while len(_cache) > CACHED_FUNDS_MAX:
+            _cache.popitem(last=False)
+    return found
+
+
+def _read_fund_lines(reads: ReadModels, fund_id: str) -> FundLines:
     found = FundLines()
     cursor: str | None = None
     while len(found.lines) < LINES_MAX:
-        page = reads.ledger(fund_id, limit=PAGE_LIMIT, cursor=cursor)
+        page = reads.ledger(fund_id, limit=LINES_PAGE_LIMIT, cursor=cursor)
         found.lines.extend(page.items)
         for line in page.items:
             if line.counterparty and line.counterparty_name:

@@ -23,6 +23,7 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from api.deps import Caller, FailedAuthenticationLimiter, get_ledger, get_read_models
+from api.middleware import request_context
 from api.ui import flows, sankey, session
 from api.ui.i18n import LANGUAGES, pick_language, translate, yuan
 from fundledger.application.ledger import FundLedger
@@ -87,6 +88,7 @@ def _viewer(request: Request, ledger: FundLedger) -> Viewer:
     if key is None or Role(key.role) not in PAGE_ROLES:
         return Viewer(None, lang, "")
     caller = Caller(str(key.id), key.name, Role(key.role), frozenset(key.fund_ids))
+    request_context(request.scope)["actor"] = key.name  # the request log names who looked
     return Viewer(caller, lang, session.session_csrf_token(current))
 
 

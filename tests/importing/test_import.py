@@ -146,3 +146,25 @@ def test_repayments_of_an_earlier_import_are_recorded_and_capped(
     assert _head(ledger) == head
     import_file(write_csv(tmp_path / "repayments.csv", [{**repay, "amount": "550.00"}]), ledger)
     assert ledger.loan(loan_id).owed_fen == 110000 - 55000
+
+
+def test_a_repayment_can_name_its_loan_by_fund_borrower_and_cohort(
+    ledger: FundLedger, books: Books, tmp_path: Path
+) -> None:
+    """With no loan id, the fund, the borrower and the cohort find the one loan to repay."""
+    import_file(write_csv(tmp_path / "loans.csv", good_rows(books)), ledger)
+    by_borrower = {
+        "type": "repayment",
+        "fund": books.fund_id,
+        "party": books.household_id,
+        "cohort": "1",
+        "amount": "100",
+        "occurred_on": "2016-11-30",
+    }
+    import_file(write_csv(tmp_path / "repay.csv", [by_borrower]), ledger)
+    loan_id = ledger.fund(books.fund_id).loans_of_cohort("1")[0]
+    assert ledger.loan(loan_id).owed_fen == 110000 - 10000
+    stranger = {**by_borrower, "party": books.vendor_id}
+    with pytest.raises(ImportRefused) as refused:
+        import_file(write_csv(tmp_path / "stranger.csv", [stranger]), ledger)
+    assert [(p.row, p.column) for p in refused.value.problems] == [(2, "party")]

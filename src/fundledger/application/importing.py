@@ -22,7 +22,7 @@ import hashlib
 import io
 import re
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -58,7 +58,8 @@ COLUMNS: Final = (
 REQUIRED: Final[dict[str, tuple[str, ...]]] = {
     "donation": ("fund", "party", "amount", "occurred_on"),
     "loan": ("fund", "party", "amount", "occurred_on", "cohort", "due_on"),
-    "repayment": ("loan", "amount", "occurred_on"),
+    # A repayment names its loan by id, or by the fund, the borrower (party) and the cohort.
+    "repayment": ("amount", "occurred_on"),
     "expenditure": (
         "fund",
         "party",
@@ -74,10 +75,16 @@ COLUMN_HELP: Final[dict[str, tuple[str, str]]] = {
     "type": ("donation, loan, repayment or expenditure", "donation/loan/repayment/expenditure"),
     "fund": ("the fund's id", "资金编号"),
     "party": ("donor, borrower or payee: the party's id", "捐赠人、借款人或收款人的编号"),
-    "loan": ("repayment: the loan's id", "还款：借款编号"),
+    "loan": (
+        "repayment: the loan's id (or leave empty and give fund, party and cohort)",
+        "还款：借款编号（或留空，填写资金、借款人和批次）",
+    ),
     "amount": ("yuan as text, at most two decimals: 1100.50", "金额（元），最多两位小数"),
     "occurred_on": ("business date YYYY-MM-DD", "业务日期 YYYY-MM-DD"),
-    "cohort": ("loan: the revolving cohort, e.g. 1", "借款：滚动批次"),
+    "cohort": (
+        "loan (and repayment by borrower): the cohort, e.g. 1",
+        "借款（及按借款人还款）：批次",
+    ),
     "due_on": ("loan: due date YYYY-MM-DD", "借款：到期日"),
     "category": ("expenditure: a category the fund allows", "支出：资金允许的类别"),
     "voucher_number": ("expenditure: voucher number", "支出：凭证号"),
@@ -294,6 +301,10 @@ def parse_row(cells: dict[str, object], digest: str, row: int) -> c.Command:
             note=note,
         )
     if kind == "repayment":
+        if not _text(cells, "loan"):
+            for column in ("fund", "party", "cohort"):
+                if not _text(cells, column):
+                    raise _CellError(column, "is empty: name the loan, or its fund, party, cohort")
         return c.RecordRepayment(
             loan=_text(cells, "loan"), amount=_amount(cells), occurred_on=occurred_on, note=note
         )
@@ -324,6 +335,8 @@ class _References:
     funds: dict[str, Fund | NotFound] = field(default_factory=dict)
     parties: dict[str, NotFound | None] = field(default_factory=dict)
     loan_funds: dict[str, str | NotFound] = field(default_factory=dict)
+    # (fund id, cohort) -> borrower's party id -> the ids of their loans in that cohort
+    cohort_loans: dict[tuple[str, str], dict[str, list[str]]] = field(default_factory=dict)
 
     def fund(self, fund_id: str) -> Fund:
         if fund_id not in self.funds:
@@ -346,6 +359,32 @@ class _References:
         missing = self.parties[party_id]
         if missing is not None:
             raise _CellError("party", missing.detail)
+
+    def loan_of_borrower(self, fund_id: str, borrower_id: str, cohort: str) -> str:
+        """The one loan of `borrower_id` in the fund's `cohort` (recorded before this import)."""
+        fund = self.fund(fund_id)
+        self.party(borrower_id)
+        key = (str(fund.id), cohort)
+        if key not in self.cohort_loans:
+            self.cohort_loans[key] = self._loans_by_borrower(fund, cohort)
+        found = self.cohort_loans[key].get(str(UUID(borrower_id)), [])
+        if len(found) != 1:
+            many = "several loans" if found else "no loan"
+            raise _CellError(
+                "party", f"the borrower has {many} in cohort {cohort!r}: give the loan's id"
+            )
+        return found[0]
+
+    def _loans_by_borrower(self, fund: Fund, cohort: str) -> dict[str, list[str]]:
+        try:
+            loan_ids = fund.loans_of_cohort(cohort)
+        except NotFound as error:
+            raise _CellError("cohort", error.detail) from None
+        by_borrower: dict[str, list[str]] = {}
+        for loan_id in loan_ids:
+            loan = self.ledger.loan(loan_id)
+            by_borrower.setdefault(loan.borrower_id, []).append(str(loan.id))
+        return by_borrower
 
     def loan_fund(self, loan_id: str) -> str:
         if loan_id not in self.loan_funds:
@@ -381,6 +420,16 @@ def _check_references(command: c.Command, refs: _References) -> str:
     raise AssertionError(f"an import row never asks for {type(command).__name__}")
 
 
+def _with_loan(command: c.Command, cells: dict[str, object], refs: _References) -> c.Command:
+    """A repayment named by fund, borrower and cohort, given its loan's id."""
+    if not isinstance(command, c.RecordRepayment) or command.loan:
+        return command
+    loan_id = refs.loan_of_borrower(
+        _text(cells, "fund"), _text(cells, "party"), _text(cells, "cohort")
+    )
+    return replace(command, loan=loan_id)
+
+
 def plan_import(
     name: str,
     content: bytes,
@@ -393,7 +442,7 @@ def plan_import(
     try:
         for row, cells in read_rows(name, content):
             try:
-                command = parse_row(cells, plan.digest, row)
+                command = _with_loan(parse_row(cells, plan.digest, row), cells, refs)
                 fund_id = _check_references(command, refs)
             except _CellError as error:
                 plan.problems.append(RowProblem(name, row, error.column, error.message))

@@ -55,3 +55,12 @@ def test_an_empty_picture_is_still_a_picture() -> None:
     svg = render_svg([Node("f", "Fund", 1)], [Link("a", "f", 0)], title="T", money=yuan)
     assert svg.startswith("<svg")
     assert "<path" not in svg
+
+
+def test_names_in_the_picture_are_escaped() -> None:
+    """A party named like markup cannot inject anything into the SVG."""
+    nodes = [Node("p", "<script>alert(1)</script>", 0), Node("f", "Fund & co", 1)]
+    svg = render_svg(nodes, [Link("p", "f", 100)], title="<b>", money=yuan)
+    assert "<script>" not in svg
+    assert "<b>" not in svg
+    assert "Fund &amp; co" in svg

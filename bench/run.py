@@ -82,6 +82,11 @@ class Context:
 Group = Callable[[Context], None]
 
 
+def _scaled(ctx: Context, samples: int) -> int:
+    """Fewer samples for toy sizes (the harness's own test), never fewer than 40."""
+    return max(40, min(samples, ctx.events // 10))
+
+
 def _writes(ctx: Context) -> None:
     sample_events = WRITE_SAMPLE_EVENTS_QUICK if ctx.quick else WRITE_SAMPLE_EVENTS
     sample = Workload(min(ctx.events, sample_events), seed=WRITE_SAMPLE_SEED)
@@ -107,7 +112,7 @@ def _reads(ctx: Context) -> None:
     report.add(kind, events, "rebuild_ratio", round(rebuild_rate / (floor_rows / floor_seconds), 3))
     report.add(kind, events, "rebuild_peak_rss_mb", round(child.peak_rss_mb, 1))
     funds = reads.fund_ids(ctx.ids)
-    queries = 500 if ctx.quick else 2_000
+    queries = _scaled(ctx, 500 if ctx.quick else 2_000)
     latencies, answers = reads.balances_in_process(ctx.store, funds, queries, seed=events)
     report.add(kind, events, "balance_as_of_p99_ms", round(latencies.p99_ms, 3))
     _beancount(ctx, latencies, answers)
@@ -156,7 +161,7 @@ def _verify(ctx: Context) -> None:
 
 
 def _http(ctx: Context) -> None:
-    requests = 480 if ctx.quick else 2_000
+    requests = _scaled(ctx, 480 if ctx.quick else 2_000)
     synchronous = writes.sqlite_synchronous(ctx.ledger) if ctx.store.kind == "sqlite" else 0
     try:
         figures = http.measure_http(

@@ -5,6 +5,7 @@ Not a speed test: only that it runs, on both stores, and reports every metric it
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 
@@ -47,3 +48,26 @@ def test_a_tiny_run_writes_every_write_metric_for_both_stores(tmp_path: Path) ->
     for store in ("sqlite", "postgresql"):
         named = {r["metric"] for r in results if r["store"] == store}
         assert {"write_ratio", "import_ratio"} <= named
+
+
+def test_a_tiny_run_of_every_metric_group_on_sqlite(tmp_path: Path) -> None:
+    """Reads, verify and HTTP report their metrics too (beancount's only where it is installed)."""
+    out = tmp_path / "bench.json"
+    groups = ["writes", "reads", "verify", "http"]
+    assert run(sizes=[400], stores=["sqlite"], out=str(out), groups=groups, quick=True) == 0
+    named = {r["metric"] for r in json.loads(out.read_text())["results"]}
+    expected = {
+        "write_ratio",
+        "import_ratio",
+        "projection_events_per_s",
+        "rebuild_ratio",
+        "rebuild_peak_rss_mb",
+        "balance_as_of_p99_ms",
+        "verify_events_per_s",
+        "verify_peak_rss_mb",
+        "http_write_ratio",
+        "balance_as_of_p99_ms_http",
+    }
+    if importlib.util.find_spec("beancount") is not None:
+        expected.add("beancount_speedup")
+    assert expected <= named

@@ -24,6 +24,7 @@ Row = tuple[Any, ...]
 DEFAULT_DATABASE_URL = "sqlite:///fundledger.sqlite"
 # Seconds a writer waits for SQLite's write lock held by the ledger before giving up.
 SQLITE_BUSY_TIMEOUT_S = 30
+SQLITE_WRITER_CACHE_KIB = 32 * 1024
 
 
 class DatabaseUrlError(ValueError):
@@ -198,6 +199,11 @@ class SQLiteDatabase:
     @contextmanager
     def write(self) -> Iterator[Cursor]:
         connection = self._connection()
+        if not getattr(self._local, "writes", False):
+            # The writing thread inserts under random (uuid) keys into tables that outgrow
+            # SQLite's default 2 MB page cache; readers keep the default.
+            connection.execute(f"PRAGMA cache_size = -{SQLITE_WRITER_CACHE_KIB}")
+            self._local.writes = True
         connection.execute("BEGIN IMMEDIATE")
         try:
             yield _SQLiteCursor(connection)

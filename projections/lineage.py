@@ -19,6 +19,7 @@ read back only when a reversal takes money out of them.
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -105,14 +106,37 @@ class Lineage(ReadModel):
     # ---- state, loaded on first touch ------------------------------------------------------------
 
     def _mix(self, holder: str, cursor: Cursor) -> Mix:
-        mix = self._live.get(holder)
+        mix = self._live.pop(holder, None)  # re-inserted last: the dict is in order of use
         if mix is None:
             rows = cursor.execute(
                 "SELECT party_id, amount_fen FROM rm_lineage_holdings WHERE holder = ?", (holder,)
             )
-            mix = self._live[holder] = {party: int(fen) for party, fen in rows}
+            mix = {party: int(fen) for party, fen in rows}
+        self._live[holder] = mix
         self._dirty_live.add(holder)
         return mix
+
+    def _preload_loans(self, loan_ids: list[str], cursor: Cursor) -> None:
+        """Load the loans of a rollover that are not in memory in two queries, not two each."""
+        missing = [loan_id for loan_id in loan_ids if loan_holder(loan_id) not in self._live]
+        if not missing:
+            return
+        marks = ",".join("?" * len(missing))
+        holders = [loan_holder(loan_id) for loan_id in missing]
+        mixes: dict[str, Mix] = {holder: {} for holder in holders}
+        for holder, party, fen in cursor.execute(
+            f"SELECT holder, party_id, amount_fen FROM rm_lineage_holdings "
+            f"WHERE holder IN ({marks})",
+            holders,
+        ):
+            mixes[holder][party] = int(fen)
+        self._live.update(mixes)
+        for loan_id, fund_id, cohort, funding, cancelled in cursor.execute(
+            f"SELECT loan_id, fund_id, cohort, funding, cancelled FROM rm_lineage_loans "
+            f"WHERE loan_id IN ({marks})",
+            missing,
+        ):
+            self._loans[loan_id] = LoanRecord(fund_id, cohort, json.loads(funding), bool(cancelled))
 
     def _origin(self, fund_id: str, cursor: Cursor) -> Mix:
         mix = self._origins.get(fund_id)
@@ -226,6 +250,7 @@ class Lineage(ReadModel):
 
     def _rollover(self, fund_id: str, event: Fund.CohortRolledOver, context: Context) -> None:
         cursor = context.cursor
+        self._preload_loans([line["loan_id"] for line in event.lines], cursor)
         for line in event.lines:
             if line["repaid_fen"]:
                 self._repaid_into_fund(line["loan_id"], line["repaid_fen"], cursor)
@@ -331,11 +356,22 @@ class Lineage(ReadModel):
             if holder.startswith("loan:") and not self._live[holder]:
                 del self._live[holder]
                 self._loans.pop(holder.removeprefix("loan:"), None)
-        if len(self._live) > LIVE_HOLDERS_MAX:
-            # Memory stays bounded however many loans are outstanding: keep what this batch
-            # touched; the rest is in the tables (written in earlier batches) and reloads on use.
-            self._live = {h: mix for h, mix in self._live.items() if h in self._dirty_live}
-            self._loans = {}
+        self._forget_least_recently_used()
+
+    def _forget_least_recently_used(self) -> None:
+        """Memory stays bounded however many loans are outstanding.
+
+        What is forgotten was written in earlier batches, so it reloads from the tables on use.
+        """
+        excess = len(self._live) - LIVE_HOLDERS_MAX
+        if excess <= 0:
+            return
+        oldest = itertools.islice(self._live, excess + len(self._dirty_live))
+        victims = [holder for holder in oldest if holder not in self._dirty_live][:excess]
+        for holder in victims:
+            del self._live[holder]
+            if holder.startswith("loan:"):
+                self._loans.pop(holder.removeprefix("loan:"), None)
 
     def _write_live(self, cursor: Cursor) -> None:
         holders = sorted(self._dirty_live)

@@ -1,0 +1,127 @@
+"""PostgreSQL stopped under load (`pg_ctl stop -m immediate`) and started again.
+
+The server killed is a throwaway one started by the test in a temporary directory, never the
+shared one on 5432.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+
+from fundledger.bootstrap import open_ledger
+from tests.reliability.conftest import ServerFactory, seed_funds
+from tests.reliability.harness import POSTGRES_BIN, ThrowawayPostgres, create_key
+
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+
+CLIENTS = 3
+DONATIONS_PER_CLIENT = 20
+ACKNOWLEDGED_BEFORE_FAULT = 12
+# Longer than the pool's wait for a connection (POSTGRES_CONNECT_TIMEOUT, 5 s), so some
+# requests see the outage as a 503 rather than only as a slow answer.
+OUTAGE_S = 8.0
+RECOVERY_S_MAX = 60.0
+
+
+@pytest.fixture
+def throwaway_postgres() -> Iterator[ThrowawayPostgres]:
+    """A PostgreSQL server of the test's own, removed at the end whatever happens."""
+    if not (POSTGRES_BIN / "pg_ctl").exists() or shutil.which("runuser") is None:
+        pytest.fail(f"PostgreSQL server binaries are needed in {POSTGRES_BIN}")
+    server = ThrowawayPostgres().initialise()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.remove()
+
+
+def test_database_stopped_under_load_gives_503_then_recovers_losing_nothing(
+    throwaway_postgres: ThrowawayPostgres, serve: ServerFactory
+) -> None:
+    """While the database is down every answer is 503 with Retry-After; afterwards the same
+    server answers again by itself, and every keyed donation is recorded exactly once."""
+    url = throwaway_postgres.url
+    ledger = open_ledger(url)
+    try:
+        seeded = seed_funds(ledger, (0,))
+    finally:
+        ledger.close()
+    fund_id = seeded.fund_ids[0]
+    key = create_key(url, "clerk", "fault-clerk")
+    auditor = create_key(url, "auditor", "fault-auditor")
+    server = serve(url, "faulted", retry_after_s="1")
+    statuses: Counter[int] = Counter()
+    retry_after_missing = 0
+    unexpected: list[str] = []
+    acknowledged: dict[int, list[str]] = {}
+    lock = threading.Lock()
+    fault_at = threading.Event()
+
+    def donate_until_acknowledged(http: httpx.Client, number: int) -> None:
+        nonlocal retry_after_missing
+        body = {"donor": seeded.party_id, "amount": "1.00", "occurred_on": "2016-03-01"}
+        headers = {"Idempotency-Key": f"fault-{number}"}
+        deadline = time.monotonic() + RECOVERY_S_MAX
+        while time.monotonic() < deadline:
+            answer = http.post(f"/v1/funds/{fund_id}/donations", json=body, headers=headers)
+            with lock:
+                statuses[answer.status_code] += 1
+                if answer.status_code not in (201, 503):
+                    unexpected.append(f"{answer.status_code} {answer.text}")
+                if answer.status_code == 503 and "Retry-After" not in answer.headers:
+                    retry_after_missing += 1
+            if answer.status_code == 201:
+                with lock:
+                    acknowledged[number] = answer.json()["event_ids"]
+                    if len(acknowledged) >= ACKNOWLEDGED_BEFORE_FAULT:
+                        fault_at.set()
+                return
+            time.sleep(0.2)  # a client honours Retry-After; a short wait keeps the test quick
+
+    def client(number: int) -> None:
+        with server.client(key) as http:
+            for turn in range(DONATIONS_PER_CLIENT):
+                donate_until_acknowledged(http, number * DONATIONS_PER_CLIENT + turn)
+
+    with ThreadPoolExecutor(CLIENTS) as pool:
+        running = [pool.submit(client, number) for number in range(CLIENTS)]
+        assert fault_at.wait(timeout=120), "the load never reached the fault point"
+        throwaway_postgres.stop_immediately()
+        time.sleep(OUTAGE_S)
+        throwaway_postgres.start()
+        for future in running:
+            future.result(timeout=300)
+
+    total = CLIENTS * DONATIONS_PER_CLIENT
+    assert not unexpected, unexpected
+    assert statuses[503] > 0, "the outage was never seen by a client"
+    assert retry_after_missing == 0
+    assert len(acknowledged) == total
+    acknowledged_ids = {event_id for ids in acknowledged.values() for event_id in ids}
+    assert len(acknowledged_ids) == total
+    ledger = open_ledger(url)
+    try:
+        assert ledger.fund(fund_id).balance_fen == 100 * total
+        stored = {
+            f"{n.originator_id}.{n.originator_version}"
+            for n in ledger.recorder.select_notifications(1, 1_000_000)
+        }
+        head = ledger.recorder.max_notification_id() or 0
+    finally:
+        ledger.close()
+    assert acknowledged_ids <= stored
+    with server.client(key) as http:
+        balance = http.get(f"/v1/funds/{fund_id}/balance", params={"min_position": head})
+        assert balance.status_code == 200, balance.text
+        assert balance.json()["balance"] == f"{total}.00"
+    with server.client(auditor) as http:
+        assert http.get("/v1/audit/verify").json()["ok"] is True

@@ -88,7 +88,8 @@ def create_clerk_key(url: str) -> str:
 
 def _load(spec: dict[str, Any]) -> dict[str, Any]:
     done = subprocess.run(
-        [sys.executable, "-m", "bench.load", json.dumps(spec)],
+        [sys.executable, "-m", "bench.load"],
+        input=json.dumps(spec),
         cwd=BENCH_DIRECTORY,
         capture_output=True,
         text=True,

@@ -1,4 +1,4 @@
-"""The load generator, run in a process of its own: `python -m bench.load SPEC_JSON`.
+"""The load generator, run in a process of its own: `python -m bench.load < SPEC_JSON`.
 
 SPEC: {"base": URL, "key": API key, "mode": "donate" | "balance", "requests": N,
 "concurrency": C, "funds": [...], "donors": [...], "seed": S}. Prints one JSON line:
@@ -82,7 +82,8 @@ async def _run(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def main(argv: list[str]) -> int:
-    spec = json.loads(argv[0])
+    # On standard input: at a million events the fund and donor lists outgrow a command line.
+    spec = json.loads(sys.stdin.read())
     print(json.dumps(asyncio.run(_run(spec))))
     return 0
 

@@ -216,7 +216,10 @@ def measure(kind: str, events: int, groups: list[str], report: Report, quick: bo
             )
             ctx = Context(store, ledger, workload, events, report, quick, base, book.ids, Path(tmp))
             for name in groups:
-                GROUPS[name](ctx)
+                try:
+                    GROUPS[name](ctx)
+                except Exception as error:  # one group's failure must not lose the others
+                    print(f"  {kind}: {name} failed, its metrics are left out: {error!r}")
         finally:
             base.close()
             ledger.close()
@@ -280,9 +283,14 @@ def run(*, sizes: list[int], stores: list[str], out: str, groups: list[str], qui
         for kind in stores:
             print(f"{kind}, {events:,} events", flush=True)
             measure(kind, events, chosen, report, quick)
+            if out:  # after each store and size, so a later failure loses nothing measured
+                _write(out, report)
     print(f"done in {time.perf_counter() - started:.0f}s")
     if out:
-        document = {"machine": machine(), "results": report.results}
-        Path(out).write_text(json.dumps(document, indent=2) + "\n")
         print(f"wrote {out}")
     return 0
+
+
+def _write(out: str, report: Report) -> None:
+    document = {"machine": machine(), "results": report.results}
+    Path(out).write_text(json.dumps(document, indent=2) + "\n")

@@ -1,4 +1,5 @@
-"""`python -m bench.table RESULTS.json [...]`: the Markdown table docs/performance.md carries.
+"""`python -m bench.table [--targets] RESULTS.json [...]`: the Markdown tables docs/performance.md
+carries (every metric; or the issue's targets, met or missed).
 
 One row per metric, one column per (store, size), from any number of `--out` files.
 """
@@ -42,7 +43,46 @@ def render(paths: list[str]) -> str:
     return "\n".join(lines)
 
 
+# The issue's targets: (metric, at how many events, at least (True) or at most (False), bound).
+TARGETS = (
+    ("write_ratio", 100_000, True, 0.5),
+    ("import_ratio", 100_000, True, 0.3),
+    ("http_write_ratio", 100_000, True, 0.5),
+    ("rebuild_ratio", 100_000, True, 0.2),
+    ("projection_events_per_s", 100_000, True, 20_000),
+    ("balance_as_of_p99_ms", 1_000_000, False, 5),
+    ("balance_as_of_p99_ms_http", 1_000_000, False, 20),
+    ("beancount_speedup", 100_000, True, 100),
+    ("verify_events_per_s", 100_000, True, 100_000),
+    ("rebuild_peak_rss_mb", 1_000_000, False, 300),
+    ("verify_peak_rss_mb", 1_000_000, False, 300),
+)
+
+
+def render_targets(paths: list[str]) -> str:
+    values: dict[tuple[str, int, str], float] = {}
+    for path in paths:
+        for result in json.loads(Path(path).read_text())["results"]:
+            values[(result["store"], int(result["events"]), result["metric"])] = result["value"]
+    lines = ["| metric | target | at | sqlite | postgresql |", "|---|---|---:|---|---|"]
+    for metric, events, at_least, bound in TARGETS:
+        cells = []
+        for store in STORES:
+            value = values.get((store, events, metric))
+            if value is None:
+                cells.append("not measured")
+                continue
+            met = value >= bound if at_least else value <= bound
+            cells.append(f"{_cell(value)} {'met' if met else '**missed**'}")
+        sign = "≥" if at_least else "≤"
+        lines.append(f"| {metric} | {sign} {bound:,} | {events:,} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str]) -> int:
+    if argv and argv[0] == "--targets":
+        print(render_targets(argv[1:]))
+        return 0
     print(render(argv))
     return 0
 

@@ -23,7 +23,8 @@ from fundledger.audit.verify import Checkpoint, VerifyReport, verify_log
 
 CHECKPOINT_FORMAT = "fundledger-checkpoint/1"
 _HEX_HASH_LENGTH = 64
-_STATEMENT_FIELDS = ("format", "position", "head_hash", "events", "signed_at", "key_id")
+_HEX_PUBLIC_KEY_LENGTH = 64  # raw Ed25519 public key, 32 bytes
+_HEX_SIGNATURE_LENGTH = 128  # Ed25519 signature, 64 bytes
 
 __all__ = [
     "Checkpoint",
@@ -92,8 +93,8 @@ class SignedCheckpoint(Checkpoint):
                 events=_natural(data["events"]),
                 signed_at=str(data["signed_at"]),
                 key_id=str(data["key_id"]),
-                public_key=_hex(data["public_key"], 64),
-                signature=_hex(data["signature"], 128),
+                public_key=_hex(data["public_key"], _HEX_PUBLIC_KEY_LENGTH),
+                signature=_hex(data["signature"], _HEX_SIGNATURE_LENGTH),
             )
         except KeyError as missing:
             raise CheckpointError(f"the checkpoint lacks the field {missing}") from None

@@ -10,6 +10,7 @@ import pytest
 
 from fundledger.domain.errors import (
     AlreadyReversed,
+    BalanceLimitExceeded,
     CategoryNotAllowed,
     CurrencyMismatch,
     FundNotRevolving,
@@ -22,7 +23,7 @@ from fundledger.domain.errors import (
     VoucherRequired,
 )
 from fundledger.domain.fund import Fund, SharePlan, Voucher
-from fundledger.domain.money import Money
+from fundledger.domain.money import AMOUNT_FEN_MAX, Money, format_fen
 
 ON = date(2015, 6, 1)
 ACTOR = "clerk"
@@ -95,6 +96,16 @@ def test_spending_exactly_the_balance_leaves_zero() -> None:
     donate(fund, "100.00")
     spend(fund, "100.00")
     assert fund.balance_fen == 0
+
+
+def test_a_fund_never_holds_more_than_the_amount_limit() -> None:
+    """Donations that together pass 10^12 yuan are refused at the one that would pass it."""
+    fund = open_fund()
+    donate(fund, format_fen(AMOUNT_FEN_MAX))
+    version = fund.version
+    with pytest.raises(BalanceLimitExceeded):
+        donate(fund, "0.01")
+    assert (fund.balance_fen, fund.version) == (AMOUNT_FEN_MAX, version)
 
 
 def test_allocating_more_than_the_balance_is_insufficient_funds() -> None:

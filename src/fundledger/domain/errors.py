@@ -101,8 +101,10 @@ class FundNotRevolving(RuleViolation):
     rule = "fund-not-revolving"
 
 
-class SameFund(RuleViolation):
-    rule = "same-fund"
+class BalanceLimitExceeded(RuleViolation):
+    """A fund never holds more than the amount limit (10^12 yuan): more is a typo or an attack."""
+
+    rule = "balance-limit-exceeded"
 
 
 class NoSharePlan(RuleViolation):

@@ -28,6 +28,7 @@ from fundledger.domain.base import (
 )
 from fundledger.domain.errors import (
     AlreadyReversed,
+    BalanceLimitExceeded,
     CategoryNotAllowed,
     CurrencyMismatch,
     FundNotRevolving,
@@ -40,7 +41,7 @@ from fundledger.domain.errors import (
     UnknownCohort,
     VoucherRequired,
 )
-from fundledger.domain.money import Money, format_fen, scale_fen
+from fundledger.domain.money import AMOUNT_FEN_MAX, Money, format_fen, scale_fen
 
 CATEGORIES_MAX = 50
 SHARES_PER_MEMBER_MAX = 10_000
@@ -355,6 +356,7 @@ class Fund(Aggregate):
         self, *, donor_id: UUID, amount: Money, actor: str, occurred_on: date, note: str = ""
     ) -> str:
         self._check_positive(amount)
+        self._check_room(amount.amount_fen)
         self.trigger_event(
             self.DonationReceived,
             donor_id=str(donor_id),
@@ -430,6 +432,7 @@ class Fund(Aggregate):
         note: str = "",
     ) -> str:
         self._check_currency(amount)
+        self._check_room(amount.amount_fen)
         self.trigger_event(
             self.AllocationReceived,
             allocation_id=str(allocation_id),
@@ -476,6 +479,7 @@ class Fund(Aggregate):
                 continue
             if amount_fen > headroom_fen:  # pragma: no cover - min() above guarantees it
                 raise MatchingCapExceeded(f"release of {format_fen(amount_fen)} passes the cap")
+            self._check_room(amount_fen)
             self.trigger_event(
                 self.MatchingFundsReleased,
                 grant_id=grant_id,
@@ -528,6 +532,7 @@ class Fund(Aggregate):
         note: str = "",
     ) -> str:
         self._check_positive(amount)
+        self._check_room(amount.amount_fen)
         self.trigger_event(
             self.RepaymentReceived,
             loan_id=str(loan_id),
@@ -558,6 +563,7 @@ class Fund(Aggregate):
         repaid_fen = sum(line["repaid_fen"] for line in lines)
         if repaid_fen <= 0:
             raise InvalidInput(f"cohort {cohort!r} has nothing left to roll over")
+        self._check_room(repaid_fen)
         self.trigger_event(
             self.CohortRolledOver,
             cohort=cohort,
@@ -612,11 +618,13 @@ class Fund(Aggregate):
                 f"a member holds {plan['shares_min']}..{plan['shares_max']} shares; "
                 f"this member holds {held} and asked for {shares}"
             )
+        amount_fen = Money(plan["share_price_fen"] * shares, self.currency).amount_fen
+        self._check_room(amount_fen)
         self.trigger_event(
             self.SharesSubscribed,
             member_id=str(member_id),
             shares=shares,
-            amount_fen=Money(plan["share_price_fen"] * shares, self.currency).amount_fen,
+            amount_fen=amount_fen,
             **_facts(actor, occurred_on, note),
         )
         return self.last_event_id
@@ -678,6 +686,12 @@ class Fund(Aggregate):
         self._check_currency(amount)
         if amount.amount_fen <= 0:
             raise InvalidInput("the amount must be positive")
+
+    def _check_room(self, amount_fen: int) -> None:
+        if self.balance_fen + amount_fen > AMOUNT_FEN_MAX:
+            raise BalanceLimitExceeded(
+                f"fund {self.name!r} would hold more than {format_fen(AMOUNT_FEN_MAX)}"
+            )
 
     def _check_covered(self, amount_fen: int, verb: str) -> None:
         if amount_fen > self.balance_fen:

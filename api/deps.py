@@ -31,6 +31,7 @@ from fundledger.domain.access import (
     api_key_id,
     hash_api_key,
 )
+from fundledger.domain.errors import InvalidInput
 from projections.queries import ReadModels
 
 _bearer = HTTPBearer(auto_error=False, description="An API key from `fundledger keys create`.")
@@ -176,14 +177,24 @@ def idempotency_key(
 
 def caught_up_read_models(
     read_models: Annotated[ReadModels, Depends(get_read_models)],
+    ledger: Annotated[FundLedger, Depends(get_ledger)],
     settings: Annotated[Settings, Depends(get_settings)],
     min_position: Annotated[
         int | None,
         Query(ge=0, le=2**63 - 1, description="Wait (bounded) until the read side has this."),
     ] = None,
 ) -> ReadModels:
-    """The read side, once it has processed `min_position` (read-your-writes, bounded wait)."""
-    if min_position and not read_models.wait_for(min_position, settings.read_wait_s_max):
+    """The read side, once it has processed `min_position` (read-your-writes, bounded wait).
+
+    A position past the head of the log names no write at all: that is the client's mistake
+    (422), not a read side that is behind (503).
+    """
+    if not min_position or read_models.position() >= min_position:
+        return read_models
+    head = ledger.recorder.max_notification_id() or 0
+    if min_position > head:
+        raise InvalidInput(f"min_position {min_position} is past the head of the log ({head})")
+    if not read_models.wait_for(min_position, settings.read_wait_s_max):
         raise ReadSideBehind(
             f"the read side has not reached position {min_position} yet; retry shortly"
         )

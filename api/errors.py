@@ -13,6 +13,7 @@ from eventsourcing.persistence import InterfaceError, OperationalError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 from api.middleware import request_context
 from api.problems import ProblemResponse, problem
@@ -80,6 +81,18 @@ def _validation_errors(error: RequestValidationError) -> list[dict[str, Any]]:
     ]
 
 
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method served at this path (Starlette names only the first matching route's)."""
+    return [
+        method
+        for method in ("GET", "POST", "PUT", "PATCH", "DELETE")
+        if any(
+            route.matches({**request.scope, "method": method})[0] == Match.FULL
+            for route in request.app.router.routes
+        )
+    ]
+
+
 def install_error_handlers(app: FastAPI, *, retry_after_s: int, circuit: StoreCircuit) -> None:
     @app.exception_handler(DomainError)
     def on_domain_error(request: Request, error: DomainError) -> ProblemResponse:
@@ -113,11 +126,14 @@ def install_error_handlers(app: FastAPI, *, retry_after_s: int, circuit: StoreCi
             413: "body-too-large",
             429: "too-many-failed-authentications",
         }.get(error.status_code, "http-error")
+        headers = dict(error.headers or {})
+        if error.status_code == 405:
+            headers["Allow"] = ", ".join(_allowed_methods(request))
         return problem(
             error.status_code,
             rule,
             str(error.detail),
-            headers=error.headers,
+            headers=headers,
             request_id=_request_id(request),
         )
 

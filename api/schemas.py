@@ -55,12 +55,33 @@ def _ratio(text: str) -> str:
     return text.strip()
 
 
-_AMOUNT_PATTERN = r"^\s*\d{1,13}(\.\d{1,2})?\s*$"
+# The patterns say in the OpenAPI document exactly what the validators accept (so a client, or a
+# fuzzer, generating from the schema is not surprised by a 422); the validators also check them.
+# Positive, at most 10^12 yuan, at most two decimals:
+_POSITIVE_AMOUNT_PATTERN = (
+    r"^(?:[1-9][0-9]{0,11}(?:\.[0-9]{1,2})?|0\.(?:0[1-9]|[1-9][0-9]?)|1000000000000(?:\.00?)?)$"
+)
+_AMOUNT_PATTERN = r"^(?:(?:0|[1-9][0-9]{0,11})(?:\.[0-9]{1,2})?|1000000000000(?:\.00?)?)$"
+# A fraction above 0 with at most six decimals.
+_FRACTION = (
+    r"0\.(?:[1-9][0-9]{0,5}|0[1-9][0-9]{0,4}|00[1-9][0-9]{0,3}|000[1-9][0-9]{0,2}"
+    r"|0000[1-9][0-9]?|00000[1-9])"
+)
+_ROLLOVER_RATIO_PATTERN = rf"^(?:1(?:\.0{{1,6}})?|{_FRACTION})$"
+_MATCHING_RATIO_PATTERN = rf"^(?:100(?:\.0{{1,6}})?|[1-9][0-9]?(?:\.[0-9]{{1,6}})?|{_FRACTION})$"
+# Business dates from 1949-10-01 to 2199-12-31 (the domain's window).
+_BUSINESS_DATE_PATTERN = r"^(?:1949-1[0-2]|19[5-9][0-9]-[0-9]{2}|2[01][0-9]{2}-[0-9]{2})-[0-9]{2}$"
+# Text without control characters (tab, newline and carriage return are fine) ...
+_SAFE = r"[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
+_NOTE_PATTERN = rf"^{_SAFE}*$"
+# ... and, where text is required, with at least one visible character.
+_TEXT_PATTERN = rf"^{_SAFE}*[^\s\x00-\x1f\x7f]{_SAFE}*$"
+
 Amount = Annotated[
     str,
     Strict(),
     Field(
-        pattern=_AMOUNT_PATTERN,
+        pattern=_POSITIVE_AMOUNT_PATTERN,
         description='Yuan as a decimal string, at most two decimals ("1100", "1100.5", "1100.50").',
         examples=["1100.00"],
     ),
@@ -73,10 +94,16 @@ NonNegativeAmount = Annotated[
     AfterValidator(_amount),
 ]
 AmountOut = Annotated[str, Field(description="Yuan, always two decimals.", examples=["1100.00"])]
-Ratio = Annotated[
+RolloverRatio = Annotated[
     str,
     Strict(),
-    Field(pattern=r"^\s*\d{1,6}(\.\d{1,6})?\s*$", examples=["0.5"]),
+    Field(pattern=_ROLLOVER_RATIO_PATTERN, description="0 < ratio <= 1.", examples=["0.5"]),
+    AfterValidator(_ratio),
+]
+MatchingRatio = Annotated[
+    str,
+    Strict(),
+    Field(pattern=_MATCHING_RATIO_PATTERN, description="0 < ratio <= 100.", examples=["0.5"]),
     AfterValidator(_ratio),
 ]
 
@@ -88,18 +115,38 @@ def _date_text(value: object) -> object:
     return value
 
 
-BusinessDate = Annotated[date, BeforeValidator(_date_text), Field(examples=["2016-03-01"])]
+BusinessDate = Annotated[
+    date,
+    BeforeValidator(_date_text),
+    Field(examples=["2016-03-01"], json_schema_extra={"pattern": _BUSINESS_DATE_PATTERN}),
+]
 Name = Annotated[
-    str, Strict(), Field(min_length=1, max_length=NAME_LENGTH_MAX), AfterValidator(_clean_text)
+    str,
+    Strict(),
+    Field(min_length=1, max_length=NAME_LENGTH_MAX, pattern=_TEXT_PATTERN),
+    AfterValidator(_clean_text),
 ]
 Text = Annotated[
-    str, Strict(), Field(min_length=1, max_length=TEXT_LENGTH_MAX), AfterValidator(_clean_text)
+    str,
+    Strict(),
+    Field(min_length=1, max_length=TEXT_LENGTH_MAX, pattern=_TEXT_PATTERN),
+    AfterValidator(_clean_text),
 ]
-Note = Annotated[str, Strict(), Field(max_length=TEXT_LENGTH_MAX), AfterValidator(_clean_text)]
+Note = Annotated[
+    str,
+    Strict(),
+    Field(max_length=TEXT_LENGTH_MAX, pattern=_NOTE_PATTERN),
+    AfterValidator(_clean_text),
+]
 Id = Annotated[
     str,
     Strict(),
-    Field(min_length=1, max_length=100, examples=["0b5c7e4e-3a59-4c4e-9d43-3b0a1f8f2a10"]),
+    Field(
+        min_length=1,
+        max_length=100,
+        pattern=_TEXT_PATTERN,
+        examples=["0b5c7e4e-3a59-4c4e-9d43-3b0a1f8f2a10"],
+    ),
     AfterValidator(_clean_text),
 ]
 PartyKindName = Literal[
@@ -202,7 +249,7 @@ class AllocationRecorded(AllocationIn, RecordedFields):
 
 class MatchingGrantIn(Body):
     grantor: Id
-    ratio: Ratio
+    ratio: MatchingRatio
     cap: Amount
     occurred_on: BusinessDate
     note: Note = ""
@@ -238,7 +285,7 @@ class RepaymentRecorded(RepaymentIn, RecordedFields):
 
 
 class RolloverIn(Body):
-    ratio: Ratio
+    ratio: RolloverRatio
     occurred_on: BusinessDate
     remainder: Literal["grant", "outstanding"]
     note: Note = ""

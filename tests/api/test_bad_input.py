@@ -240,6 +240,7 @@ def test_unknown_route_and_method_are_problems(api: Api) -> None:
     wrong = api.client.delete("/v1/parties", headers=api.headers())
     assert wrong.status_code == 405
     assert wrong.headers["content-type"] == PROBLEM
+    assert wrong.headers["Allow"] == "GET, POST"
 
 
 def test_overlong_idempotency_key_is_422(api: Api) -> None:

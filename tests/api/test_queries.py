@@ -29,9 +29,20 @@ def test_read_your_writes_with_min_position(api: Api) -> None:
     }
 
 
-def test_a_position_not_reached_is_503_with_retry_after(api: Api) -> None:
-    """Asking for a position the read side cannot reach in time is a 503 with Retry-After."""
-    response = api.get(f"/v1/funds/{api.fund_id}/balance", min_position=10**12)
+def test_a_position_past_the_head_is_422(api: Api) -> None:
+    """A min_position beyond the last stored event names no write: a 422, not a wait."""
+    head = api.ledger.recorder.max_notification_id()
+    response = api.get(f"/v1/funds/{api.fund_id}/balance", min_position=head + 1)
+    assert response.status_code == 422
+    assert response.json()["rule"] == "invalid-input"
+
+
+def test_a_position_not_reached_in_time_is_503_with_retry_after(api: Api) -> None:
+    """When the read side cannot reach a stored position in time the answer is 503, Retry-After."""
+    follower = api.client.app.state.read_models.follower  # type: ignore[attr-defined]
+    follower.stop()  # the read side stops following: new writes stay unread
+    position = _donate(api, "1")["position"]
+    response = api.get(f"/v1/funds/{api.fund_id}/balance", min_position=position)
     assert response.status_code == 503
     assert response.headers["Retry-After"].isdigit()
     assert response.json()["rule"] == "read-side-behind"

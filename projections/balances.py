@@ -18,11 +18,13 @@ from projections.model import Context, Fact, ReadModel, Table
 DAILY = Table(
     "rm_balance_daily",
     "fund_id TEXT NOT NULL, day TEXT NOT NULL, net_fen INT NOT NULL, PRIMARY KEY (fund_id, day)",
+    clustered=True,
 )
 MONTHLY = Table(
     "rm_balance_monthly",
     "fund_id TEXT NOT NULL, month TEXT NOT NULL, net_fen INT NOT NULL, "
     "PRIMARY KEY (fund_id, month)",
+    clustered=True,
 )
 
 

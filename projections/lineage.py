@@ -36,6 +36,7 @@ HOLDINGS = Table(
     "holder TEXT NOT NULL, party_id TEXT NOT NULL, amount_fen INT NOT NULL, "
     "PRIMARY KEY (holder, party_id)",
     ("(party_id)",),
+    clustered=True,
 )
 GIVEN = Table(
     "rm_lineage_given",
@@ -50,11 +51,13 @@ ORIGINS = Table(
     "rm_lineage_origins",
     "fund_id TEXT NOT NULL, origin TEXT NOT NULL, amount_fen INT NOT NULL, "
     "PRIMARY KEY (fund_id, origin)",
+    clustered=True,
 )
 COHORT_FUNDING = Table(
     "rm_cohort_funding",
     "fund_id TEXT NOT NULL, cohort TEXT NOT NULL, funded_by TEXT NOT NULL, "
     "amount_fen INT NOT NULL, PRIMARY KEY (fund_id, cohort, funded_by)",
+    clustered=True,
 )
 EXTERNAL = ""  # origin of money that did not come back from a cohort
 # Funds and outstanding loans kept in memory between batches (each a few hundred bytes).

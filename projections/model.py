@@ -51,11 +51,14 @@ class Table:
     name: str
     columns: str  # "fund_id TEXT NOT NULL, net_fen INT NOT NULL, PRIMARY KEY (fund_id)"
     indexes: tuple[str, ...] = ()  # "(fund_id, occurred_on, position)"
+    # SQLite: keep the rows in the primary key's b-tree (one insert per row, not two).
+    clustered: bool = False
 
     def create_statements(self, dialect: str) -> list[str]:
         integer = "BIGINT" if dialect == "postgresql" else "INTEGER"
         columns = self.columns.replace(" INT", f" {integer}")
-        statements = [f"CREATE TABLE IF NOT EXISTS {self.name} ({columns})"]
+        clustered = " WITHOUT ROWID" if self.clustered and dialect == "sqlite" else ""
+        statements = [f"CREATE TABLE IF NOT EXISTS {self.name} ({columns}){clustered}"]
         for number, index in enumerate(self.indexes):
             statements.append(
                 f"CREATE INDEX IF NOT EXISTS {self.name}_ix{number} ON {self.name} {index}"
@@ -72,7 +75,7 @@ class ReadModel(ABC):
     @classmethod
     def schema_fingerprint(cls) -> str:
         """Changes whenever the tables change: the runner then rebuilds this model alone."""
-        text = "|".join(f"{t.name}:{t.columns}:{t.indexes}" for t in cls.tables)
+        text = "|".join(f"{t.name}:{t.columns}:{t.indexes}:{t.clustered}" for t in cls.tables)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def load(self, cursor: Cursor) -> None:  # noqa: B027 - stateless models keep nothing

@@ -22,6 +22,7 @@ LEDGER_LINES = Table(
     "in_kind INT NOT NULL, reverses TEXT, note TEXT NOT NULL, "
     "PRIMARY KEY (fund_id, occurred_on, position)",
     ("(reverses) WHERE reverses IS NOT NULL",),
+    clustered=True,
 )
 COLUMNS = (
     "fund_id",

@@ -108,6 +108,16 @@ MatchingRatio = Annotated[
 ]
 
 
+def _json_number(value: object) -> object:
+    """A count is a JSON number (5 or 5.0), never text ("5") or a boolean."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("must be a whole number")
+    return value
+
+
+ShareCount = Annotated[int, BeforeValidator(_json_number), Field(ge=1, le=10_000)]
+
+
 def _date_text(value: object) -> object:
     """Dates arrive as "YYYY-MM-DD" text; a number (a Unix time) is refused, not guessed at."""
     if not isinstance(value, str | date):
@@ -185,8 +195,8 @@ class PartyRecorded(PartyIn, RecordedFields):
 
 class SharePlanIn(Body):
     share_price: Amount
-    shares_min: Annotated[int, Strict(), Field(ge=1, le=10_000)]
-    shares_max: Annotated[int, Strict(), Field(ge=1, le=10_000)]
+    shares_min: ShareCount
+    shares_max: ShareCount
 
 
 class FundIn(Body):
@@ -317,7 +327,7 @@ class ExpenditureRecorded(ExpenditureIn, RecordedFields):
 
 class SharesIn(Body):
     member: Id
-    shares: Annotated[int, Strict(), Field(ge=1, le=10_000)]
+    shares: ShareCount
     occurred_on: BusinessDate
     note: Note = ""
 

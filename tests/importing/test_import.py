@@ -168,3 +168,31 @@ def test_a_repayment_can_name_its_loan_by_fund_borrower_and_cohort(
     with pytest.raises(ImportRefused) as refused:
         import_file(write_csv(tmp_path / "stranger.csv", [stranger]), ledger)
     assert [(p.row, p.column) for p in refused.value.problems] == [(2, "party")]
+
+
+@pytest.mark.parametrize(
+    "bad_cell",
+    [
+        (0, "type", "gift"),
+        (0, "occurred_on", "1.3.2016"),
+        (0, "amount", "-5"),
+        (0, "fund", "no-such-fund"),
+        (1, "due_on", "2016-03-31"),
+        (1, "cohort", ""),
+        (2, "category", "banquet"),
+        (2, "voucher_date", ""),
+        (2, "note", "x" * 2000),
+    ],
+)
+def test_each_bad_cell_is_named_by_its_row_and_column(
+    ledger: FundLedger, books: Books, tmp_path: Path, bad_cell: tuple[int, str, str]
+) -> None:
+    """Whatever cell is wrong, the refusal names its row and its column, and nothing is recorded."""
+    row_index, column, bad_value = bad_cell
+    rows = good_rows(books)
+    rows[row_index][column] = bad_value
+    head = _head(ledger)
+    with pytest.raises(ImportRefused) as refused:
+        import_file(write_csv(tmp_path / "bad.csv", rows), ledger)
+    assert [(p.row, p.column) for p in refused.value.problems] == [(row_index + 2, column)]
+    assert _head(ledger) == head

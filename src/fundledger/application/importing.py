@@ -34,7 +34,21 @@ from openpyxl.utils import get_column_letter
 
 from fundledger.application import commands as c
 from fundledger.application.ledger import FundLedger
-from fundledger.domain.errors import DomainError, NotFound
+from fundledger.domain.base import TEXT_LENGTH_MAX
+from fundledger.domain.errors import (
+    BalanceLimitExceeded,
+    CategoryNotAllowed,
+    CurrencyMismatch,
+    DomainError,
+    FundNotRevolving,
+    InsufficientFunds,
+    InvalidAmount,
+    NotFound,
+    PartyKindNotAllowed,
+    RepaymentExceedsOwed,
+    UnknownCohort,
+    VoucherRequired,
+)
 from fundledger.domain.fund import Fund, Voucher
 from fundledger.domain.money import Money
 
@@ -270,6 +284,9 @@ def _date(cells: dict[str, object], column: str) -> date:
 def _note(cells: dict[str, object], digest: str, row: int) -> str:
     marker = f"[import {digest}:{row}]"
     note = _text(cells, "note")
+    if len(note) + len(marker) + 1 > TEXT_LENGTH_MAX:
+        limit = TEXT_LENGTH_MAX - len(marker) - 1
+        raise _CellError("note", f"is longer than {limit} characters")
     return f"{note} {marker}" if note else marker
 
 
@@ -291,6 +308,8 @@ def parse_row(cells: dict[str, object], digest: str, row: int) -> c.Command:
             note=note,
         )
     if kind == "loan":
+        if _date(cells, "due_on") < occurred_on:
+            raise _CellError("due_on", "is before occurred_on (the day the loan is paid out)")
         return c.DisburseLoan(
             fund=_text(cells, "fund"),
             borrower=_text(cells, "party"),
@@ -467,11 +486,18 @@ def already_imported(ledger: FundLedger, plan: ImportPlan) -> bool:
 
 
 _BATCH_NOTE = re.compile(r"command (\d+) of the batch")
-_RULE_COLUMNS: Final[dict[type[c.Command], str]] = {
-    c.RecordDonation: "amount",
-    c.DisburseLoan: "amount",
-    c.RecordRepayment: "amount",
-    c.PayExpenditure: "amount",
+# The column to blame when a row breaks a rule while the batch is decided (else the row alone).
+_RULE_COLUMNS: Final[dict[type[DomainError], str]] = {
+    InsufficientFunds: "amount",
+    RepaymentExceedsOwed: "amount",
+    BalanceLimitExceeded: "amount",
+    InvalidAmount: "amount",
+    CurrencyMismatch: "amount",
+    CategoryNotAllowed: "category",
+    VoucherRequired: "voucher_number",
+    UnknownCohort: "cohort",
+    FundNotRevolving: "fund",
+    PartyKindNotAllowed: "party",
 }
 
 
@@ -481,7 +507,9 @@ def _problem_of(plan: ImportPlan, error: DomainError) -> RowProblem:
         found = _BATCH_NOTE.search(note)
         if found and int(found.group(1)) < len(plan.rows):
             row = plan.rows[int(found.group(1))]
-            column = _RULE_COLUMNS.get(type(row.command), "")
+            column = next(
+                (name for kind, name in _RULE_COLUMNS.items() if isinstance(error, kind)), ""
+            )
             return RowProblem(plan.file, row.row, column, error.detail)
     return RowProblem(plan.file, 0, "", error.detail)
 

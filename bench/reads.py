@@ -82,14 +82,22 @@ def balances_in_process(
     days = as_of_days(queries, seed)
     answers: dict[tuple[str, date], int] = {}
     seconds: list[float] = []
+    unknown: set[str] = set()
     with open_read_models(store.url, follow=False) as read_models:
         for day in days:
             fund = rnd.choice(funds)
             started = time.perf_counter()
             balance = read_models.balance(fund, day)
             seconds.append(time.perf_counter() - started)
-            assert balance is not None, f"the read models do not know fund {fund}"
+            if balance is None:
+                unknown.add(fund)
+                continue
             answers[(fund, day)] = balance.balance_fen
+    if unknown:
+        # A fund the ledger holds but the rebuilt read models do not: a read-side fault, shown.
+        print(
+            f"  the read models do not know {len(unknown)} of {len(funds)} funds, e.g. {min(unknown)}"
+        )
     return Latencies(seconds), answers
 
 

@@ -96,7 +96,8 @@ def balances_in_process(
     if unknown:
         # A fund the ledger holds but the rebuilt read models do not: a read-side fault, shown.
         print(
-            f"  the read models do not know {len(unknown)} of {len(funds)} funds, e.g. {min(unknown)}"
+            f"  the read models do not know {len(unknown)} of {len(funds)} funds,"
+            f" e.g. {min(unknown)}"
         )
     return Latencies(seconds), answers
 

@@ -67,10 +67,14 @@ class Api:
     def post(
         self, path: str, body: Any, role: str | None = "clerk", **headers: str
     ) -> httpx.Response:
-        return self.client.post(path, json=body, headers=self.headers(role, **headers))
+        response: httpx.Response = self.client.post(
+            path, json=body, headers=self.headers(role, **headers)
+        )
+        return response
 
     def get(self, path: str, role: str | None = "clerk", **params: Any) -> httpx.Response:
-        return self.client.get(path, params=params, headers=self.headers(role))
+        response: httpx.Response = self.client.get(path, params=params, headers=self.headers(role))
+        return response
 
     def balance_fen(self, fund_id: str | None = None) -> int:
         """The write side's balance: what a refused command must leave unchanged."""

@@ -31,7 +31,7 @@ def test_read_your_writes_with_min_position(api: Api) -> None:
 
 def test_a_position_past_the_head_is_422(api: Api) -> None:
     """A min_position beyond the last stored event names no write: a 422, not a wait."""
-    head = api.ledger.recorder.max_notification_id()
+    head = api.ledger.recorder.max_notification_id() or 0
     response = api.get(f"/v1/funds/{api.fund_id}/balance", min_position=head + 1)
     assert response.status_code == 422
     assert response.json()["rule"] == "invalid-input"

@@ -35,7 +35,8 @@ def _fresh_donation_event(api: Api) -> str:
 
 def _fresh_loan(api: Api) -> str:
     body = _loan_body(api)
-    return api.post(f"/v1/funds/{api.fund_id}/loans", body, role="admin").json()["id"]
+    loan_id: str = api.post(f"/v1/funds/{api.fund_id}/loans", body, role="admin").json()["id"]
+    return loan_id
 
 
 def _loan_body(api: Api, cohort: str = "1") -> dict[str, Any]:
@@ -181,7 +182,8 @@ ENDPOINTS = [
 
 def _send(api: Api, role: str | None, method: str, path: str, body: Any) -> int:
     response = api.client.request(method, path, json=body, headers=api.headers(role))
-    return response.status_code
+    status: int = response.status_code
+    return status
 
 
 def test_every_role_on_every_endpoint(api: Api) -> None:

@@ -105,3 +105,22 @@ def test_serve_answers_commands_over_real_http(database_url: str, tmp_path: Path
     assert served["actor"] == "served-clerk"
     assert served["status"] == 201
     assert key not in log_path.read_text()
+
+
+def test_serve_refuses_unsafe_settings(tmp_path: Path) -> None:
+    """A setting out of its safe range stops `fundledger serve` at start-up with a clear error."""
+    env = {
+        **os.environ,
+        "FUNDLEDGER_DATABASE_URL": f"sqlite:///{tmp_path / 'ledger.sqlite'}",
+        "FUNDLEDGER_BODY_BYTES_MAX": "0",
+    }
+    refused = subprocess.run(
+        [FUNDLEDGER, "serve", "--port", str(_free_port())],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert refused.returncode == 2
+    assert "FUNDLEDGER_BODY_BYTES_MAX" in refused.stderr

@@ -24,7 +24,9 @@ def serve(
     try:
         settings = Settings()
     except ValidationError as error:
-        raise fail(f"bad settings: {error.errors()[0]['msg']}") from None
+        first = error.errors()[0]
+        variable = "FUNDLEDGER_" + "_".join(str(part) for part in first["loc"]).upper()
+        raise fail(f"bad settings: {variable}: {first['msg']}") from None
     uvicorn.run(
         create_app(settings),
         host=host,

@@ -64,10 +64,28 @@ def all_read_models() -> list[ReadModel]:
     ]
 
 
+def select_read_models(names: Sequence[str] | None = None) -> list[ReadModel]:
+    """The read models with these names (all when None); an unknown name is an error."""
+    models = all_read_models()
+    if names is None:
+        return models
+    known = {model.name: model for model in models}
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise ValueError(f"no read model named {', '.join(unknown)} (known: {', '.join(known)})")
+    return [known[name] for name in names]
+
+
 def open_runner(
-    database: Database, source: EventSource, *, batch_size: int = BATCH_SIZE_DEFAULT
+    database: Database,
+    source: EventSource,
+    *,
+    batch_size: int = BATCH_SIZE_DEFAULT,
+    names: Sequence[str] | None = None,
 ) -> ProjectionRunner:
-    runner = ProjectionRunner(database, source, all_read_models(), batch_size=batch_size)
+    """A runner over all read models, or over some (each model keeps its own position, so
+    several runners, in several processes, can share the work)."""
+    runner = ProjectionRunner(database, source, select_read_models(names), batch_size=batch_size)
     runner.setup()
     return runner
 

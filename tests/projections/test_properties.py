@@ -238,3 +238,25 @@ def test_rebuild_command_drops_and_rebuilds_to_the_same_views(
     fresh = open_runner(database, ledger, batch_size=7)
     fresh.rebuild()
     assert dump(database) == rebuilt
+
+
+def test_workers_sharing_the_read_models_build_what_one_runner_builds(
+    ledger: FundLedger, database: Database, database_url: str
+) -> None:
+    """Two `project --models` workers, each with its share, end equal to one full rebuild."""
+    cattle_fund(ledger)
+    for share in ("catalog,lineage,audit_trail", "balances,special_ledger,compliance,cohorts"):
+        assert _worker(database_url, "--models", share).wait(timeout=120) == 0
+    shared = dump(database)
+    one = open_runner(database, ledger, batch_size=500)
+    one.rebuild()
+    assert dump(database) == shared
+
+
+def test_an_unknown_read_model_is_refused(database_url: str) -> None:
+    """Naming a read model that does not exist is a clear error, and nothing runs."""
+    command = [str(Path(sys.executable).with_name("fundledger")), "project", "--models", "nope"]
+    environment = {**os.environ, "FUNDLEDGER_DATABASE_URL": database_url}
+    finished = subprocess.run(command, env=environment, capture_output=True, check=False)
+    assert finished.returncode != 0
+    assert b"no read model named nope" in finished.stderr

@@ -65,13 +65,17 @@ def _catch_up(runner: ProjectionRunner, description: str, console: Console) -> i
     return projected
 
 
-def _open_runner(batch_size: int) -> ProjectionRunner:
+def _open_runner(batch_size: int, names: list[str] | None = None) -> ProjectionRunner:
     url = configured_database_url()
     try:
         ledger = open_ledger(url)
-    except DatabaseUrlError as error:
+        return open_runner(open_database(url), ledger, batch_size=batch_size, names=names)
+    except (DatabaseUrlError, ValueError) as error:
         raise fail(str(error)) from None
-    return open_runner(open_database(url), ledger, batch_size=batch_size)
+
+
+def _names(models: str | None) -> list[str] | None:
+    return [name.strip() for name in models.split(",") if name.strip()] if models else None
 
 
 @app.command("project")
@@ -83,10 +87,14 @@ def project(
     poll_interval_s: Annotated[
         float, typer.Option(min=0.01, help="Seconds between looks for new events.")
     ] = 0.2,
+    models: Annotated[
+        str | None,
+        typer.Option(help="Only these read models, comma-separated (default: all)."),
+    ] = None,
 ) -> None:
     """Bring every read model up to the head of the log (and with --follow, keep it there)."""
     console = Console(stderr=True)
-    runner = _open_runner(batch_size)
+    runner = _open_runner(batch_size, _names(models))
     _catch_up(runner, "projecting", console)
     if not follow:
         return

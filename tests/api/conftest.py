@@ -24,6 +24,7 @@ from fundledger.application.ledger import FundLedger
 from fundledger.bootstrap import open_ledger
 from fundledger.domain.access import hash_api_key, new_api_key
 from fundledger.domain.money import Money
+from tests.conftest import STORES, drop_postgres_database, new_database_url
 
 SETUP_ACTOR = "test-setup"
 ROLES = ("admin", "clerk", "auditor", "supervisor", "client")
@@ -45,7 +46,7 @@ def issue_key(ledger: FundLedger, role: str, funds: tuple[str, ...] = (), name: 
 
 @dataclass
 class Api:
-    """A TestClient with a key per role, on a store holding a custodian and two funds.
+    """A TestClient with a key per role, a custodian and two funds of this test's own.
 
     `fund_id` (revolving, 1000.00 in it) is on the supervisor's and client's keys;
     `other_fund_id` (not revolving, empty) is on neither.
@@ -115,15 +116,46 @@ def make_app_settings(database_url: str, **overrides: Any) -> Settings:
     return Settings(database_url=database_url, log_format="json", **{**defaults, **overrides})
 
 
-@pytest.fixture
-def api(database_url: str) -> Iterator[Api]:
-    """The API on a fresh store (SQLite and PostgreSQL), seeded, with a key per role."""
-    ledger = open_ledger(database_url)
+def _world(client: TestClient, ledger: FundLedger, database_url: str) -> Api:
+    """A custodian, two funds and a key per role, new in the store (other tests' data aside)."""
     party, fund, other = _seed(ledger)
     keys = {role: issue_key(ledger, role) for role in ("admin", "clerk", "auditor")}
     keys["supervisor"] = issue_key(ledger, "supervisor", (fund,))
     keys["client"] = issue_key(ledger, "client", (fund,))
+    # Reads in the tests then see this world without each passing min_position.
+    head = ledger.recorder.max_notification_id() or 0
+    read_models = client.app.state.read_models  # type: ignore[attr-defined]
+    assert read_models.wait_for(head, 30.0), "the read side did not catch up"
+    return Api(client, ledger, database_url, keys, party, fund, other)
+
+
+@pytest.fixture
+def fresh_api(database_url: str) -> Iterator[Api]:
+    """The API on a fresh, empty store of each kind, for tests that look at the whole store."""
+    ledger = open_ledger(database_url)
     app = create_app(make_app_settings(database_url), ledger=ledger, configure_logs=False)
     with TestClient(app) as client:
-        yield Api(client, ledger, database_url, keys, party, fund, other)
+        yield _world(client, ledger, database_url)
     ledger.close()
+
+
+@pytest.fixture(scope="module", params=STORES)
+def shared_store(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[TestClient, FundLedger, str]]:
+    """One store and app of each kind per test module: set-up is most of a test's time."""
+    url, pg_name = new_database_url(request.param, tmp_path_factory.mktemp("store"))
+    ledger = open_ledger(url)
+    app = create_app(make_app_settings(url), ledger=ledger, configure_logs=False)
+    with TestClient(app) as client:
+        yield client, ledger, url
+    ledger.close()
+    if pg_name is not None:
+        drop_postgres_database(pg_name)
+
+
+@pytest.fixture
+def api(shared_store: tuple[TestClient, FundLedger, str]) -> Api:
+    """The API (SQLite and PostgreSQL) with this test's own funds and keys in a shared store."""
+    client, ledger, url = shared_store
+    return _world(client, ledger, url)

@@ -37,8 +37,9 @@ def test_a_position_past_the_head_is_422(api: Api) -> None:
     assert response.json()["rule"] == "invalid-input"
 
 
-def test_a_position_not_reached_in_time_is_503_with_retry_after(api: Api) -> None:
+def test_a_position_not_reached_in_time_is_503_with_retry_after(fresh_api: Api) -> None:
     """When the read side cannot reach a stored position in time the answer is 503, Retry-After."""
+    api = fresh_api
     follower = api.client.app.state.read_models.follower  # type: ignore[attr-defined]
     follower.stop()  # the read side stops following: new writes stay unread
     position = _donate(api, "1")["position"]
@@ -48,8 +49,9 @@ def test_a_position_not_reached_in_time_is_503_with_retry_after(api: Api) -> Non
     assert response.json()["rule"] == "read-side-behind"
 
 
-def test_fund_list_and_detail(api: Api) -> None:
+def test_fund_list_and_detail(fresh_api: Api) -> None:
     """GET /v1/funds pages the funds; GET /v1/funds/{id} adds account, custodian, categories."""
+    api = fresh_api
     position = _donate(api, "1")["position"]
     first = api.get("/v1/funds", limit=1, min_position=position).json()
     assert len(first["items"]) == 1
@@ -136,8 +138,9 @@ def test_compliance_names_the_four_parts(api: Api) -> None:
     assert isinstance(answer["findings"], list)
 
 
-def test_audit_events_list_every_event_with_its_chain(api: Api) -> None:
+def test_audit_events_list_every_event_with_its_chain(fresh_api: Api) -> None:
     """Audit events come in store order, each linking to the previous one's hash."""
+    api = fresh_api
     head = api.ledger.recorder.max_notification_id()
     page = api.get("/v1/audit/events", role="auditor", limit=500, min_position=head).json()
     items = page["items"]

@@ -208,5 +208,5 @@ def test_supervisor_lists_only_its_funds(api: Api) -> None:
     listed = api.get("/v1/funds", role="supervisor").json()
     assert [fund["id"] for fund in listed["items"]] == [api.fund_id]
     assert "Road fund" not in str(listed)
-    everything = api.get("/v1/funds", role="auditor").json()
-    assert {fund["id"] for fund in everything["items"]} == {api.fund_id, api.other_fund_id}
+    everything = api.get("/v1/funds", role="auditor", limit=500).json()
+    assert {api.fund_id, api.other_fund_id} <= {fund["id"] for fund in everything["items"]}

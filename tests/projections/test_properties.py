@@ -200,7 +200,7 @@ def test_a_worker_killed_mid_batch_recovers_to_a_clean_rebuild(
     cattle_fund(ledger)
     cattle_fund(ledger)
     head = ledger.recorder.max_notification_id()
-    worker = _worker(database_url, "--follow", "--batch-size", "25")
+    worker = _worker(database_url, "--follow", "--batch-size", "10")
     deadline = time.monotonic() + 60
     while not any(p > 0 for p in _tracked_positions(database)):
         assert time.monotonic() < deadline, "the worker never committed a batch"

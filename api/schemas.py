@@ -407,12 +407,15 @@ class BalanceOut(Out):
     currency: str
 
 
+Direction = Literal["in", "out", "none"]
+
+
 class LedgerLineOut(Out):
     event_id: str
     occurred_on: date
     kind: str
     amount: AmountOut
-    direction: Literal["in", "out", "none"]
+    direction: Direction
     counterparty: str
     running_balance: AmountOut
     category: str | None = None

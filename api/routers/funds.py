@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Body, Query, Request, Response
 
@@ -20,6 +20,7 @@ from api.schemas import (
     ComplianceOut,
     CustodianIn,
     CustodianRecorded,
+    Direction,
     DonationIn,
     DonationRecorded,
     ExpenditureIn,
@@ -398,7 +399,7 @@ def record_bank_statement(
 # ---- queries -------------------------------------------------------------------------------------
 
 
-def _item(fund: FundSummary) -> dict[str, object]:
+def _item(fund: FundSummary) -> dict[str, Any]:
     return {
         "id": fund.id,
         "name": fund.name,
@@ -435,7 +436,7 @@ def get_fund(fund_id: FundId, caller: FundReader, reads: Reads) -> FundDetailOut
     caller.check_fund(fund_id)
     fund = found(reads.fund(fund_id), _not_found(fund_id))
     return FundDetailOut(
-        **_item(fund),  # type: ignore[arg-type]
+        **_item(fund),
         bank_account=fund.bank_account,
         custodian=fund.custodian,
         allowed_categories=list(fund.allowed_categories),
@@ -503,7 +504,7 @@ def get_ledger(
             occurred_on=line.occurred_on,
             kind=line.kind,
             amount=format_fen(line.amount_fen),
-            direction=line.direction,  # type: ignore[arg-type]
+            direction=cast(Direction, line.direction),
             counterparty=line.counterparty,
             running_balance=format_fen(line.running_balance_fen),
             category=line.category,

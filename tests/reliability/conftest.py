@@ -24,9 +24,17 @@ from fundledger.bootstrap import open_ledger
 from fundledger.domain.money import Money
 from tests.api.conftest import issue_key, make_app_settings
 from tests.conftest import create_postgres_database, drop_postgres_database
+from tests.reliability.figures import FIGURES
 from tests.reliability.harness import Server
 
 SETUP = CommandContext(actor="reliability-setup")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def reliability_figures() -> Iterator[None]:
+    """At the end of the run, write the figures (if FUNDLEDGER_RELIABILITY_FIGURES names a file)."""
+    yield
+    FIGURES.write()
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ import pytest
 
 from fundledger.application.ledger import FundLedger
 from tests.reliability.conftest import ServerFactory, seed_funds
+from tests.reliability.figures import FIGURES
 from tests.reliability.harness import Server, create_key
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -96,6 +97,11 @@ def test_api_killed_while_clients_write_loses_and_half_writes_nothing(
     stored = _all_event_ids(store)
     acknowledged_ids = [event_id for ids in acknowledged.values() for event_id in ids]
     assert len(set(acknowledged_ids)) == total, "a retry recorded a second set of events"
+    FIGURES.add("requests", total + transport_errors)
+    FIGURES.add("API processes killed (SIGKILL)")
+    FIGURES.add("requests cut off by a kill, retried", transport_errors)
+    FIGURES.add("acknowledged writes checked after faults", total)
+    FIGURES.add("events lost", len(set(acknowledged_ids) - set(stored)))
     assert set(acknowledged_ids) <= set(stored)
     assert store.fund(fund_id).balance_fen == 100 * total
     restarted = serve(postgres_url, "restarted")

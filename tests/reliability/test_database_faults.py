@@ -18,6 +18,7 @@ import pytest
 
 from fundledger.bootstrap import open_ledger
 from tests.reliability.conftest import ServerFactory, seed_funds
+from tests.reliability.figures import FIGURES
 from tests.reliability.harness import POSTGRES_BIN, ThrowawayPostgres, create_key
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -25,9 +26,11 @@ pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 CLIENTS = 3
 DONATIONS_PER_CLIENT = 20
 ACKNOWLEDGED_BEFORE_FAULT = 12
-# Longer than the pool's wait for a connection (POSTGRES_CONNECT_TIMEOUT, 5 s), so some
-# requests see the outage as a 503 rather than only as a slow answer.
-OUTAGE_S = 8.0
+# The database is down at least this long, and longer until a client has had its 503: a request
+# arriving during the outage first waits for a connection (the library retries a store call
+# several times, each waiting up to the pool's connect timeout) before it answers 503.
+OUTAGE_S_MIN = 3.0
+OUTAGE_S_MAX = 60.0
 RECOVERY_S_MAX = 60.0
 
 
@@ -59,12 +62,14 @@ def test_database_stopped_under_load_gives_503_then_recovers_losing_nothing(
     key = create_key(url, "clerk", "fault-clerk")
     auditor = create_key(url, "auditor", "fault-auditor")
     server = serve(url, "faulted", retry_after_s="1")
+    FIGURES.at_least("concurrent clients", CLIENTS)
     statuses: Counter[int] = Counter()
     retry_after_missing = 0
     unexpected: list[str] = []
     acknowledged: dict[int, list[str]] = {}
     lock = threading.Lock()
     fault_at = threading.Event()
+    outage_seen = threading.Event()
 
     def donate_until_acknowledged(http: httpx.Client, number: int) -> None:
         nonlocal retry_after_missing
@@ -79,6 +84,8 @@ def test_database_stopped_under_load_gives_503_then_recovers_losing_nothing(
                     unexpected.append(f"{answer.status_code} {answer.text}")
                 if answer.status_code == 503 and "Retry-After" not in answer.headers:
                     retry_after_missing += 1
+                if answer.status_code == 503:
+                    outage_seen.set()
             if answer.status_code == 201:
                 with lock:
                     acknowledged[number] = answer.json()["event_ids"]
@@ -96,8 +103,13 @@ def test_database_stopped_under_load_gives_503_then_recovers_losing_nothing(
         running = [pool.submit(client, number) for number in range(CLIENTS)]
         assert fault_at.wait(timeout=120), "the load never reached the fault point"
         throwaway_postgres.stop_immediately()
-        time.sleep(OUTAGE_S)
+        stopped_at_s = time.monotonic()
+        # The database stays down until the service has said so with a 503 (bounded).
+        outage_seen.wait(timeout=OUTAGE_S_MAX)
+        first_503_after_s = time.monotonic() - stopped_at_s
+        time.sleep(max(0.0, OUTAGE_S_MIN - first_503_after_s))
         throwaway_postgres.start()
+        FIGURES.at_least("seconds from database stop to the first 503", round(first_503_after_s))
         for future in running:
             future.result(timeout=300)
 
@@ -118,6 +130,11 @@ def test_database_stopped_under_load_gives_503_then_recovers_losing_nothing(
         head = ledger.recorder.max_notification_id() or 0
     finally:
         ledger.close()
+    FIGURES.add("requests", sum(statuses.values()))
+    FIGURES.add("database stops (immediate)")
+    FIGURES.add("503 answers during database outage", statuses[503])
+    FIGURES.add("acknowledged writes checked after faults", total)
+    FIGURES.add("events lost", len(acknowledged_ids - stored))
     assert acknowledged_ids <= stored
     with server.client(key) as http:
         balance = http.get(f"/v1/funds/{fund_id}/balance", params={"min_position": head})

@@ -13,6 +13,7 @@ import pytest
 
 from fundledger.application.ledger import FundLedger
 from tests.reliability.conftest import ServerFactory, seed_funds
+from tests.reliability.figures import FIGURES
 from tests.reliability.harness import create_key, problem_rule
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -53,8 +54,13 @@ def _race(
                 answers.append(http.post(f"{base_url}{path}", json=body))
         return answers
 
+    FIGURES.at_least("concurrent clients", CLIENTS)
+    FIGURES.at_least("concurrent API processes", len(base_urls))
     with ThreadPoolExecutor(CLIENTS) as pool:
-        return [answer for answers in pool.map(client, range(CLIENTS)) for answer in answers]
+        answers = [answer for answers in pool.map(client, range(CLIENTS)) for answer in answers]
+    FIGURES.add("requests", len(answers))
+    FIGURES.add("racing requests refused with 409", sum(a.status_code == 409 for a in answers))
+    return answers
 
 
 def _running_balances_fen(http: httpx.Client, fund_id: str, position: int) -> list[int]:
@@ -156,6 +162,7 @@ def test_one_idempotency_key_sent_at_once_through_two_servers_records_once(
 
     with ThreadPoolExecutor(CLIENTS) as pool:
         answers = list(pool.map(send, range(CLIENTS)))
+    FIGURES.add("requests", len(answers))
     created = [answer for answer in answers if answer.status_code == 201]
     refused = [answer for answer in answers if answer.status_code != 201]
     assert created, [answer.text for answer in answers]

@@ -11,6 +11,8 @@ from __future__ import annotations
 import contextlib
 import itertools
 import threading
+import time
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -45,8 +47,13 @@ from fundledger.domain.party import Party
 
 log = structlog.get_logger(__name__)
 
-# A command that loses the optimistic-concurrency race this often in a row gives up (409).
-ATTEMPTS_MAX = 20
+# A command that loses the optimistic-concurrency race this often in a row, or for this long,
+# gives up (409). In-process racers queue on a stream lock, so only other processes race here.
+ATTEMPTS_MAX = 100
+ATTEMPTS_DURATION_S_MAX = 10.0
+# Commands naming the same fund (or loan, or event stream) queue on one of these stripes.
+STREAM_LOCK_STRIPES = 64
+_STREAM_FIELDS = ("fund", "from_fund", "to_fund", "loan", "event_id")
 AggregateT = TypeVar("AggregateT", bound=Aggregate)
 
 
@@ -87,6 +94,7 @@ class FundLedger(Application[UUID]):
         # What one decision sees (a batch's working set, whether to trust the cache) belongs to
         # the thread deciding it: the API decides on many threads at once.
         self._scope = threading.local()
+        self._stream_locks = tuple(threading.Lock() for _ in range(STREAM_LOCK_STRIPES))
         self._deciders: dict[type[Any], Callable[[Any, str], Decision]] = {
             c.RegisterParty: self._register_party,
             c.OpenFund: self._open_fund,
@@ -118,7 +126,36 @@ class FundLedger(Application[UUID]):
         actor = require_text(context.actor, "actor")
         if request is not None and (replay := self._replay(request)) is not None:
             return replay
+        with contextlib.ExitStack() as held:
+            for lock in self._locks_of(command):
+                held.enter_context(lock)
+            return self._execute_held(command, decide, actor, request)
+
+    def _locks_of(self, command: c.Command) -> list[threading.Lock]:
+        """The stream locks a command queues on, always taken in one order (no deadlock).
+
+        Threads of one process racing on one fund would otherwise keep beating each other to
+        the store and a loser could give up while money remains; queued, they take turns.
+        """
+        keys = {
+            str(value).partition(".")[0]
+            for name in _STREAM_FIELDS
+            if (value := getattr(command, name, None))
+        }
+        stripes = sorted({zlib.crc32(key.encode()) % STREAM_LOCK_STRIPES for key in keys})
+        return [self._stream_locks[stripe] for stripe in stripes]
+
+    def _execute_held(
+        self,
+        command: c.Command,
+        decide: Callable[[Any, str], Decision],
+        actor: str,
+        request: c.IdempotencyRequest | None,
+    ) -> c.Recorded:
+        deadline = time.monotonic() + ATTEMPTS_DURATION_S_MAX
         for attempt in range(ATTEMPTS_MAX):
+            if attempt and time.monotonic() > deadline:
+                break
             try:
                 decision = self._decide(decide, command, actor, trust_cache=attempt == 0)
             except _DecidedOnCache:
@@ -139,7 +176,8 @@ class FundLedger(Application[UUID]):
             position = max(recording.notification.id for recording in recordings)
             return c.Recorded(decision.resource_id, event_ids, position)
         raise ConcurrentUpdate(
-            f"{type(command).__name__} lost the race to concurrent writers {ATTEMPTS_MAX} times"
+            f"{type(command).__name__} kept losing the race to concurrent writers "
+            f"({ATTEMPTS_MAX} tries or {ATTEMPTS_DURATION_S_MAX:.0f} s)"
         )
 
     def execute_batch(

@@ -365,13 +365,24 @@ class SqlReadModels:
 # ---- helpers (pure, or one query each) -----------------------------------------------------------
 
 
+# Store positions are 64-bit signed integers on both stores; a larger cursor was never given out.
+POSITION_MAX = 2**63 - 1
+
+
 def _position_cursor(cursor: str | None) -> int:
     if cursor is None or cursor == "":
         return 0
+    return _parse_position(cursor, cursor)
+
+
+def _parse_position(text: str, cursor: str) -> int:
     try:
-        return int(cursor)
+        position = int(text)
     except ValueError:
-        raise InvalidInput(f"cursor {cursor!r} is not one this list gave out") from None
+        position = -1
+    if not 0 <= position <= POSITION_MAX:
+        raise InvalidInput(f"cursor {cursor!r} is not one this list gave out")
+    return position
 
 
 def _names(db: Cursor, texts: Iterable[str]) -> dict[str, str]:
@@ -414,9 +425,9 @@ def _ledger_query(  # noqa: PLR0917 - the filters of the ledger query, in order
         day, _, position = cursor.partition("|")
         try:
             date.fromisoformat(day)
-            after = int(position)
         except ValueError:
             raise InvalidInput(f"cursor {cursor!r} is not one this list gave out") from None
+        after = _parse_position(position, cursor)
         sql += " AND (occurred_on > ? OR (occurred_on = ? AND position > ?))"
         params += [day, day, after]
     for clause, value in (

@@ -267,3 +267,18 @@ def test_control_characters_in_paths_and_filters_are_422(api: Api) -> None:
     rollover = {"ratio": "0.5", "occurred_on": "2016-12-31", "remainder": "grant"}
     refused = api.post(f"/v1/funds/{api.fund_id}/cohorts/%00/rollover", rollover)
     _assert_refused(api, refused, 422)
+
+
+def test_cursors_beyond_any_position_are_422(api: Api) -> None:
+    """A cursor past 64 bits, or negative, was never given out: 422 on both stores, never 500."""
+    huge = "9" * 23
+    for path in (
+        f"/v1/funds?cursor={huge}",
+        f"/v1/parties?cursor={huge}",
+        "/v1/parties?cursor=-1",
+        f"/v1/audit/events?cursor={huge}",
+        f"/v1/funds/{api.fund_id}/ledger?cursor=2015-01-01|{huge}",
+    ):
+        response = api.client.get(path, headers=api.headers("admin"))
+        assert response.status_code == 422, path
+        assert response.headers["content-type"] == PROBLEM

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,10 @@ from openpyxl import load_workbook
 from fundledger.application.importing import (
     COLUMNS,
     ImportRefused,
+    ImportResult,
     import_file,
+    plan_import,
+    record_import,
     write_template,
 )
 from fundledger.application.ledger import FundLedger
@@ -103,6 +107,28 @@ def test_the_same_file_twice_records_nothing_twice(
     assert (first.already_imported, again.already_imported) == (False, True)
     assert again.events == 0
     assert _head(ledger) == head
+    assert ledger.fund(books.fund_id).balance_fen == 500000 - 110000 - 12050
+
+
+def test_the_same_file_imported_twice_at_once_is_recorded_once(
+    ledger: FundLedger, books: Books, tmp_path: Path
+) -> None:
+    """Two imports of one file racing (both checked before either committed) record it once."""
+    path = write_csv(tmp_path / "race.csv", good_rows(books))
+    plans = [plan_import(path.name, path.read_bytes(), ledger) for _ in range(2)]
+    barrier = threading.Barrier(2)
+    results: list[ImportResult] = []
+
+    def importer(index: int) -> None:
+        barrier.wait()
+        results.append(record_import(ledger, plans[index]))
+
+    threads = [threading.Thread(target=importer, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert sorted(result.already_imported for result in results) == [False, True]
     assert ledger.fund(books.fund_id).balance_fen == 500000 - 110000 - 12050
 
 

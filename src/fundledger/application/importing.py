@@ -9,10 +9,11 @@ File formats are edge concerns and live here, not in the domain. An import is al
    `FundLedger.execute_batch`; a rule broken by a row (an overdraft, a repayment over what is owed)
    refuses the whole batch and names that row.
 
-Re-importing: each recorded row carries a marker in its note, `[import <file digest>:<row>]`, the
-digest being the SHA-256 of the file's bytes. Those notes are committed in the same transaction
-as the events, so if one row of a file is in the store all of them are; an import first looks for
-its file's marker in the stream of the fund its first row touches, and records nothing when found.
+Re-importing: the batch is saved with an idempotency claim keyed by the SHA-256 of the file's
+bytes, in the same transaction as the events, so a file is recorded once even when two imports of
+it race. Each recorded row also carries a marker in its note, `[import <file digest>:<row>]`, for
+the reader of the ledger (and for files imported before the claim existed, which are found by
+looking for the marker in the stream of the fund their first row touches).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import json
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -524,11 +526,34 @@ def record_import(
         return ImportResult(plan.file, plan.digest, len(plan.rows), 0, already_imported=True)
     commands = [row.command for row in plan.rows]
     try:
-        recorded = ledger.execute_batch(commands, c.CommandContext(actor=actor))
+        recorded = ledger.execute_batch(
+            commands, c.CommandContext(actor=actor, idempotency=_claim_of(plan))
+        )
     except DomainError as error:
         raise ImportRefused([_problem_of(plan, error)]) from error
+    if any(answer.is_replay for answer in recorded):
+        return ImportResult(plan.file, plan.digest, len(plan.rows), 0, already_imported=True)
     events = sum(len(answer.event_ids) for answer in recorded)
     return ImportResult(plan.file, plan.digest, len(plan.rows), events, already_imported=False)
+
+
+IMPORT_CLAIM_SCOPE = "import"
+
+
+def _claim_of(plan: ImportPlan) -> c.IdempotencyRequest:
+    """One claim per file content: the same bytes are one import, whatever the file is called."""
+
+    def render(recorded: c.Recorded) -> str:
+        summary = {"rows": len(plan.rows), "events": len(recorded.event_ids)}
+        return json.dumps({**summary, "position": recorded.position, "file": plan.file})
+
+    return c.IdempotencyRequest(
+        scope=IMPORT_CLAIM_SCOPE,
+        key=plan.digest,
+        fingerprint=plan.digest,
+        status_code=201,
+        render=render,
+    )
 
 
 def import_file(

@@ -187,11 +187,13 @@ class FundLedger(Application[UUID]):
 
         All or nothing: a command that breaks a rule raises its error (with a note saying which
         command of the batch) and nothing is recorded. Events are stored in command order, each
-        with its audit-chain link, in the same transaction. A batch takes no Idempotency-Key.
+        with its audit-chain link, in the same transaction. With an Idempotency-Key the whole
+        batch is claimed once: a repeated (or racing) batch returns the one replayed answer.
         """
-        if context.idempotency is not None:
-            raise InvalidInput("a batch takes no Idempotency-Key")
+        request = context.idempotency
         actor = require_text(context.actor, "actor")
+        if request is not None and (replay := self._replay(request)) is not None:
+            return [replay]
         for attempt in range(ATTEMPTS_MAX):
             working = WorkingSet()
             self._scope.working_set = working
@@ -205,9 +207,13 @@ class FundLedger(Application[UUID]):
             finally:
                 self._scope.working_set = None
                 self._scope.trust_cache = False
+            all_event_ids = tuple(event_id for plan in planned for event_id in plan.event_ids)
+            claim = self._claim(request, "", all_event_ids)
             try:
-                recordings = self._save_events(events, working)
+                recordings = self._save_events(events, working, idempotency=claim)
             except IntegrityError:
+                if request is not None and (replay := self._replay(request)) is not None:
+                    return [replay]
                 log.debug("batch.retry", commands=len(commands))
                 continue
             return _recorded_batch(planned, [r.notification.id for r in recordings])

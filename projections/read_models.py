@@ -101,7 +101,7 @@ def open_read_models(
     """Read models on the events' database; with `follow`, a thread keeps them at the head."""
     database = open_database(database_url)
     if not follow:
-        ProjectionRunner(database, _NoSource(), all_read_models()).setup()
+        ProjectionRunner(database, _NoSource(), all_read_models()).setup_for_reading()
         return SqlReadModels(database)
     if source is None:
         raise ValueError("following the log needs the ledger (source=) to read events from")

@@ -101,6 +101,30 @@ class ProjectionRunner:
                         cursor.execute(statement)
         self.reload()
 
+    def setup_for_reading(self) -> None:
+        """Create missing tables, never drop one: a process that only reads must not destroy
+        read models that a runner with other code (other schema fingerprints) has built."""
+        with self.database.write() as cursor:
+            _lock_schema(cursor)
+            cursor.execute(
+                f"CREATE TABLE IF NOT EXISTS {TRACKING_TABLE} (read_model TEXT PRIMARY KEY, "
+                "position BIGINT NOT NULL, schema_fingerprint TEXT NOT NULL)"
+            )
+            tracked: dict[str, str] = dict(
+                cursor.execute(f"SELECT read_model, schema_fingerprint FROM {TRACKING_TABLE}")
+            )
+            for model in self.models:
+                fingerprint = model.schema_fingerprint()
+                built_with = tracked.get(model.name)
+                if built_with is None:
+                    _reset_model(cursor, model, fingerprint)
+                elif built_with != fingerprint:
+                    log.warning("projection.schema_differs", read_model=model.name)
+                    continue  # its tables are the runner's to rebuild, not this reader's
+                for table in model.tables:
+                    for statement in table.create_statements(cursor.dialect):
+                        cursor.execute(statement)
+
     def drop(self) -> None:
         """Drop every read model's tables and positions (rebuild starts from nothing)."""
         with self.database.write() as cursor:

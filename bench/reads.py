@@ -15,6 +15,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 from bench.stores import Store
 from fundledger.application.ledger import FundLedger
@@ -75,7 +76,7 @@ class Latencies:
 
 
 def balances_in_process(
-    store: Store, funds: list[str], queries: int, seed: int
+    store: Store, funds: list[str], queries: int, seed: int, ledger: FundLedger | None = None
 ) -> tuple[Latencies, dict[tuple[str, date], int]]:
     """Time `queries` point-in-time balances of random funds at random dates."""
     rnd = random.Random(seed)
@@ -99,7 +100,20 @@ def balances_in_process(
             f"  the read models do not know {len(unknown)} of {len(funds)} funds,"
             f" e.g. {min(unknown)}"
         )
+        if ledger is not None:
+            with open_read_models(store.url, follow=False) as read_models:
+                position = read_models.position()
+            for fund in sorted(unknown)[:3]:
+                print(f"    {fund}: {why_unknown(ledger, fund, position)}")
     return Latencies(seconds), answers
+
+
+def why_unknown(ledger: FundLedger, fund_id: str, read_models_position: int) -> str:
+    """Evidence for a fund the read models lack: does the store hold it, were they behind?"""
+    head = int(ledger.recorder.max_notification_id() or 0)
+    stored = ledger.recorder.select_events(UUID(fund_id), limit=1)
+    first = stored[0].topic.rsplit(":", 1)[-1] if stored else "no event in the store"
+    return f"first event {first}; read models at {read_models_position:,}, store head {head:,}"
 
 
 # ---- beancount --------------------------------------------------------------------------------

@@ -113,7 +113,9 @@ def _reads(ctx: Context) -> None:
     report.add(kind, events, "rebuild_peak_rss_mb", round(child.peak_rss_mb, 1))
     funds = reads.fund_ids(ctx.ids)
     queries = _scaled(ctx, 500 if ctx.quick else 2_000)
-    latencies, answers = reads.balances_in_process(ctx.store, funds, queries, seed=events)
+    latencies, answers = reads.balances_in_process(
+        ctx.store, funds, queries, seed=events, ledger=ctx.ledger
+    )
     report.add(kind, events, "balance_as_of_p99_ms", round(latencies.p99_ms, 3))
     _beancount(ctx, latencies, answers)
 

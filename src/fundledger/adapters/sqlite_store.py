@@ -1,18 +1,123 @@
-"""The SQLite event store (the embedded default), with the audit chain and idempotency record."""
+"""The SQLite event store (the embedded default), with the audit chain and idempotency record.
+
+Writes go straight to one writer connection of the recorder's own (see `_Writer`), reads
+through the library's pool as before.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import closing, contextmanager
 from typing import Any
+from uuid import UUID
 
-from eventsourcing.persistence import StoredEvent
-from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteFactory
+from eventsourcing import persistence
+from eventsourcing.persistence import ApplicationRecorder, StoredEvent
+from eventsourcing.sqlite import (
+    SQLITE3_DEFAULT_LOCK_TIMEOUT,
+    SQLiteApplicationRecorder,
+    SQLiteConnectionPool,
+    SQLiteCursor,
+    SQLiteDatastore,
+    SQLiteFactory,
+)
+from eventsourcing.utils import Environment, EnvType
 
 from fundledger.adapters.records import ChainLink, IdempotencyClaim, StoredResponse, extend_chain
 from fundledger.audit.chain import GENESIS_HASH
 
 CHAIN_TABLE = "event_chain"
 IDEMPOTENCY_TABLE = "idempotency_keys"
+_SELECT_HEAD = f"SELECT hash FROM {CHAIN_TABLE} ORDER BY position DESC LIMIT 1"
+_INSERT_LINK = f"INSERT INTO {CHAIN_TABLE} VALUES (?,?,?,?,?)"
+_INSERT_RESPONSE = (
+    f"INSERT INTO {IDEMPOTENCY_TABLE} (scope, key, fingerprint, status_code, body) "
+    "VALUES (?,?,?,?,?)"
+)
+# The library's exception for each sqlite3 one, most specific first (as its transactions map them).
+_ERRORS: tuple[tuple[type[sqlite3.Error], type[persistence.PersistenceError]], ...] = (
+    (sqlite3.IntegrityError, persistence.IntegrityError),
+    (sqlite3.InterfaceError, persistence.InterfaceError),
+    (sqlite3.DataError, persistence.DataError),
+    (sqlite3.OperationalError, persistence.OperationalError),
+    (sqlite3.InternalError, persistence.InternalError),
+    (sqlite3.ProgrammingError, persistence.ProgrammingError),
+    (sqlite3.NotSupportedError, persistence.NotSupportedError),
+    (sqlite3.DatabaseError, persistence.DatabaseError),
+    (sqlite3.Error, persistence.PersistenceError),
+)
+
+
+def library_error(error: sqlite3.Error) -> persistence.PersistenceError:
+    """The library's exception for a sqlite3 one (a stale stream version is IntegrityError)."""
+    for sqlite_error, library in _ERRORS:
+        if isinstance(error, sqlite_error):
+            return library(error)
+    return persistence.PersistenceError(error)  # pragma: no cover - sqlite3.Error matches above
+
+
+class _Writer:
+    """One sqlite3 connection that every write of this recorder uses, one thread at a time.
+
+    The library's write path (pool checkout with reader/writer interlocking, cursor and
+    transaction wrappers, a statement cache of ONE statement, so every statement is prepared
+    again) cost about as much per command as the commit's fsync. SQLite admits one writer at a
+    time anyway; other connections (other processes, the library's own snapshot writes) wait
+    on SQLite's lock with the same busy timeout. Same file, WAL, same `synchronous`.
+    """
+
+    def __init__(self, pool: SQLiteConnectionPool) -> None:
+        self._pool = pool
+        self._lock = threading.Lock()
+        self._connection: sqlite3.Connection | None = None
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE (the write lock up front, so the chain head cannot move), COMMIT."""
+        with self._lock:
+            connection = self._connection or self._connect()
+            try:
+                connection.execute("BEGIN IMMEDIATE")
+                yield connection
+                connection.execute("COMMIT")
+            except BaseException as error:
+                if connection.in_transaction:
+                    connection.rollback()
+                if isinstance(error, sqlite3.Error):
+                    raise library_error(error) from error
+                raise
+
+    def _connect(self) -> sqlite3.Connection:
+        connection = sqlite3.connect(
+            self._pool.db_name,
+            uri=True,
+            check_same_thread=False,  # used under self._lock by whichever thread writes
+            isolation_level=None,  # transactions are explicit
+            timeout=self._pool.lock_timeout or SQLITE3_DEFAULT_LOCK_TIMEOUT,
+        )
+        # Durability as the library's connections have it (the floor copies theirs too).
+        with self._pool_connection() as pooled:
+            synchronous = int(pooled.execute("PRAGMA synchronous").fetchone()[0])
+        connection.execute(f"PRAGMA synchronous={synchronous}")
+        self._connection = connection
+        return connection
+
+    @contextmanager
+    def _pool_connection(self) -> Iterator[sqlite3.Cursor]:
+        pooled = self._pool.get_connection(is_writer=False)
+        try:
+            with closing(pooled.cursor().sqlite_cursor) as cursor:
+                yield cursor
+        finally:
+            self._pool.put_connection(pooled)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._connection is not None:
+                self._connection.close()
+                self._connection = None
 
 
 class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
@@ -29,24 +134,54 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
             "PRIMARY KEY (scope, key))",
         ]
 
+    def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"):
+        super().__init__(datastore, events_table_name)
+        # An in-memory database keeps the library's path: a second connection would open
+        # another, empty database.
+        self._writer = None if datastore.pool.is_sqlite_memory_mode else _Writer(datastore.pool)
+
+    def close_writer(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        """Events, their chain links and the idempotency record, in ONE transaction."""
+        if self._writer is None:
+            return super().insert_events(stored_events, **kwargs)
+        with self._writer.transaction() as connection:
+            return self._write(connection, stored_events, kwargs.get("idempotency"))
+
     def _insert_events(
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
-        positions = super()._insert_events(c, stored_events, **kwargs)
-        assert positions is not None, "the application recorder returns positions"
-        # The INSERT above holds SQLite's write lock, so the head cannot move under us.
-        c.execute(f"SELECT hash FROM {CHAIN_TABLE} ORDER BY position DESC LIMIT 1")
-        row = c.fetchone()
-        head_hash = bytes(row[0]) if row is not None else GENESIS_HASH
+        # The library's path, used only for an in-memory database.
+        return self._write(c.sqlite_cursor, stored_events, kwargs.get("idempotency"))
+
+    def _write(
+        self,
+        c: sqlite3.Connection | sqlite3.Cursor,
+        stored_events: Sequence[StoredEvent],
+        claim: IdempotencyClaim | None,
+    ) -> list[int]:
+        insert = self.insert_events_statement
+        positions: list[int] = []
+        for stored in stored_events:
+            originator_id = stored.originator_id
+            key = originator_id.hex if isinstance(originator_id, UUID) else originator_id
+            row = c.execute(insert, (key, stored.originator_version, stored.topic, stored.state))
+            position = row.lastrowid
+            assert position is not None, "an inserted row has a rowid"
+            positions.append(position)
+        # The transaction holds SQLite's write lock, so the head cannot move under us.
+        head = c.execute(_SELECT_HEAD).fetchone()
+        head_hash = bytes(head[0]) if head is not None else GENESIS_HASH
         links = extend_chain(head_hash, positions, stored_events)
-        c.executemany(
-            f"INSERT INTO {CHAIN_TABLE} VALUES (?,?,?,?,?)", [_link_row(link) for link in links]
-        )
-        claim: IdempotencyClaim | None = kwargs.get("idempotency")
+        c.executemany(_INSERT_LINK, [_link_row(link) for link in links])
         if claim is not None:
             c.execute(
-                f"INSERT INTO {IDEMPOTENCY_TABLE} (scope, key, fingerprint, status_code, body) "
-                "VALUES (?,?,?,?,?)",
+                _INSERT_RESPONSE,
                 (
                     claim.scope,
                     claim.key,
@@ -82,3 +217,18 @@ def _link_row(link: ChainLink) -> tuple[int, str, int, bytes, bytes]:
 
 class LedgerSQLiteFactory(SQLiteFactory):
     application_recorder_class = LedgerSQLiteRecorder
+
+    def __init__(self, env: Environment | EnvType | None):
+        super().__init__(env)
+        self._recorders: list[LedgerSQLiteRecorder] = []
+
+    def application_recorder(self) -> ApplicationRecorder:
+        recorder = super().application_recorder()
+        if isinstance(recorder, LedgerSQLiteRecorder):
+            self._recorders.append(recorder)  # its writer connection closes with the factory
+        return recorder
+
+    def close(self) -> None:
+        for recorder in self._recorders:
+            recorder.close_writer()
+        super().close()

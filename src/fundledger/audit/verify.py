@@ -7,6 +7,7 @@ position where the log is not what was recorded. `verify_log` streams a store th
 
 from __future__ import annotations
 
+import functools
 import math
 import struct
 from collections.abc import Callable, Iterable, Sequence
@@ -18,13 +19,16 @@ from typing import Any
 from fundledger.application.ledger import FundLedger
 from fundledger.audit.chain import (
     GENESIS_HASH,
+    HASH_LENGTH,
     canonical_originator_id,
     event_digest,
     link_from_digest,
 )
 from fundledger.audit.storage import (
+    AlignedRows,
     EventRow,
     LinkRow,
+    LogBatch,
     LogEntry,
     log_batches,
     open_log,
@@ -32,6 +36,11 @@ from fundledger.audit.storage import (
 )
 
 _U64 = struct.Struct(">Q")
+# What a link hashes, laid out for one `struct` call: the previous link, the position, the
+# originator's field, the version and the event's digest (see chain.link_from_digest).
+_LinkPacker = Callable[[bytes, int, bytes, int, bytes], bytes]
+# An originator as the fast path needs it: canonical id, encoded field, its links' packer.
+_Originator = tuple[str, bytes, _LinkPacker]
 # Ids remembered between events of the same stream; bounded so memory stays flat.
 _ORIGINATORS_REMEMBERED_MAX = 100_000
 
@@ -81,35 +90,55 @@ class ChainChecker:
         self._checkpoint_hash = bytes.fromhex(checkpoint.head_hash) if checkpoint else b""
         self._checkpoint_reached = False
         self._topic_fields: dict[str, bytes] = {}
-        self._originators: dict[str, tuple[str, bytes]] = {}
+        self._originators: dict[str, _Originator] = {}
 
     def check_batch(self, entries: Sequence[LogEntry]) -> bool:
-        """Take the next positions in order; False (and `broken` set) at the first fault.
+        """Take the next positions in order; False (and `broken` set) at the first fault."""
+        return self.check_rows(
+            [entry[1] for entry in entries], [entry[2] for entry in entries], entries
+        )
+
+    def check_rows(
+        self,
+        events: Sequence[Any],
+        links: Sequence[Any],
+        entries: Sequence[LogEntry] | None = None,
+    ) -> bool:
+        """Take the next positions in order, as the event rows and the link rows held there
+        (`events[i]` and `links[i]` at one position, either None when the log lacks it);
+        False (and `broken` set) at the first fault. `entries`, when given, are the same
+        positions as log entries (they name the position when both rows are None).
 
         This loop runs once per event of the log, so the intact case is spelled out inline with
-        local variables; anything unusual goes through `check`, which explains it.
+        local variables, each link hashed from one precomposed buffer; anything unusual goes
+        through `check`, which explains it.
         """
         head, checked, head_position = self.head_hash, self.events_checked, self.head_position
         previous_prev_hash = self._previous_prev_hash
         originators, topics, pack = self._originators, self._topic_fields, _U64.pack
         watch = self._checkpoint_watch()
-        for entry in entries:
-            position, event, link = entry
+        for index, (event, link) in enumerate(zip(events, links, strict=True)):
             if event is not None and link is not None and type(event[4]) is bytes:
                 originator = originators.get(event[1]) or self._originator(event[1])
                 topic_field = topics.get(event[3]) or self._topic_field(event[3])
                 state = event[4]
                 if originator[0] == link[1] and event[2] == link[2] and link[3] == head:
-                    digest = sha256(topic_field + pack(len(state)) + state).digest()
                     computed = sha256(
-                        head + pack(position) + originator[1] + pack(event[2]) + digest
+                        originator[2](
+                            head,
+                            event[0],
+                            originator[1],
+                            event[2],
+                            sha256(topic_field + pack(len(state)) + state).digest(),
+                        )
                     ).digest()
-                    if computed == link[4] and position < watch:
+                    if computed == link[4] and event[0] == link[0] and event[0] < watch:
                         previous_prev_hash, head = head, computed
-                        head_position, checked = position, checked + 1
+                        head_position, checked = event[0], checked + 1
                         continue
             self.head_hash, self.events_checked = head, checked
             self.head_position, self._previous_prev_hash = head_position, previous_prev_hash
+            entry = entries[index] if entries is not None else _entry(event, link)
             if not self.check(entry):
                 return False
             head, checked, head_position = self.head_hash, self.events_checked, self.head_position
@@ -147,13 +176,15 @@ class ChainChecker:
         self.broken = fault
         return False
 
-    def _originator(self, spelled: str) -> tuple[str, bytes]:
-        """The canonical id and its encoded field, remembered (stores spell ids differently)."""
+    def _originator(self, spelled: str) -> _Originator:
+        """The canonical id, its encoded field and the packer of its links' hashed bytes,
+        remembered (stores spell ids differently)."""
         if len(self._originators) >= _ORIGINATORS_REMEMBERED_MAX:
             self._originators.clear()
         canonical = canonical_originator_id(_text(spelled))
         encoded = canonical.encode("utf-8")
-        known = self._originators[spelled] = (canonical, _U64.pack(len(encoded)) + encoded)
+        field = _U64.pack(len(encoded)) + encoded
+        known = self._originators[spelled] = (canonical, field, _link_packer(len(field)))
         return known
 
     def _topic_field(self, topic: str) -> bytes:
@@ -275,14 +306,18 @@ def check_entries(
 
 
 def check_batches(
-    batches: Iterable[Sequence[LogEntry]],
+    batches: Iterable[LogBatch],
     checkpoint: Checkpoint | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> VerifyReport:
     """Run a whole log, batch by batch, through a `ChainChecker`; progress after each batch."""
     checker = ChainChecker(checkpoint)
     for batch in batches:
-        if not checker.check_batch(batch):
+        if isinstance(batch, AlignedRows):
+            intact = checker.check_rows(batch.events, batch.links)
+        else:
+            intact = checker.check_batch(batch)
+        if not intact:
             break
         if progress is not None:
             progress(checker.events_checked)
@@ -306,6 +341,19 @@ def log_size(ledger: FundLedger) -> int:
     """How many links the chain holds (what a progress bar counts up to)."""
     with open_log(ledger) as log:
         return log.size()
+
+
+@functools.cache
+def _link_packer(originator_field_length: int) -> _LinkPacker:
+    """The packer of a link's hashed bytes for an originator field of that length."""
+    layout = f">{HASH_LENGTH}sQ{originator_field_length}sQ{HASH_LENGTH}s"
+    pack: _LinkPacker = struct.Struct(layout).pack
+    return pack
+
+
+def _entry(event: Any, link: Any) -> LogEntry:
+    position = event[0] if event is not None else link[0]
+    return (int(position), event, link)
 
 
 def _event_id(originator_id: str, originator_version: int) -> str:

@@ -313,6 +313,8 @@ class PostgresDatabase:
     dialect = "postgresql"
 
     def __init__(self, conninfo: str, schema: str = "", pool_size_max: int = 8) -> None:
+        self.conninfo = conninfo
+        self.schema = schema
         options = f"-c search_path={schema}" if schema else None
         kwargs: dict[str, Any] = {"autocommit": True, "row_factory": tuple_row}
         if options:

@@ -13,7 +13,8 @@ from typing import Any
 from fundledger.domain.fund import Fund
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen, for the same reason as `Fact`: one is made per money event.
+@dataclass(slots=True)
 class Movement:
     """A line of a fund's special ledger."""
 
@@ -34,9 +35,7 @@ def _donation(e: Fund.DonationReceived, fund: str) -> Movement:
 
 
 def _in_kind(e: Fund.InKindDonationReceived, fund: str) -> Movement:
-    return Movement(
-        str(e.originator_id), "in_kind_donation", 0, e.value_fen, "none", e.donor_id, e.value_fen
-    )
+    return Movement(fund, "in_kind_donation", 0, e.value_fen, "none", e.donor_id, e.value_fen)
 
 
 def _sent(e: Fund.AllocationSent, fund: str) -> Movement:

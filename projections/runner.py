@@ -11,20 +11,38 @@ next batch starts after the last position seen, never at "last + 1 assumed to ex
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import tempfile
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 from uuid import UUID
 
 import structlog
 
-from projections.database import Conflict, Cursor, Database
+from projections.database import (
+    Conflict,
+    Cursor,
+    Database,
+    PostgresDatabase,
+    SQLiteDatabase,
+)
+from projections.decoding import Decoder, EventReader, EventRow, decode_with_mapper
 from projections.model import Fact, ReadModel
-from projections.movements import movement_of
+from projections.rebuild_worker import Share
 
 log = structlog.get_logger(__name__)
 
 TRACKING_TABLE = "rm_tracking"
 BATCH_SIZE_DEFAULT = 500
+# A rebuild starts from empty tables: larger batches mean fewer commits and fewer rewrites of
+# live state (lineage's funds), and stay far below the memory a 1M-event log would need.
+REBUILD_BATCH_SIZE = 10_000
+# A rebuild is CPU-bound Python: with a second core, a second process rebuilds these models
+# (about half of a rebuild's work; each model has its own tracking row, so shares never overlap).
+SECOND_SHARE = ("audit_trail", "special_ledger", "compliance")
+REBUILD_WORKERS_DEFAULT = 2 if (os.cpu_count() or 1) > 1 else 1
 # Any constant: the PostgreSQL advisory lock that serialises creating and dropping read models.
 _SCHEMA_LOCK_KEY = 0x524D5348
 
@@ -42,22 +60,8 @@ class EventSource(Protocol):
 
 
 def decode(notification: Any, mapper: Any) -> Fact:
-    """One stored notification as a Fact (the mapper handles transcoding, upcasting, ciphers)."""
-    event = mapper.to_domain_event(notification)
-    originator_id = str(notification.originator_id)
-    version = notification.originator_version
-    return Fact(
-        position=notification.id,
-        event_id=f"{originator_id}.{version}",
-        originator_id=originator_id,
-        originator_version=version,
-        type=type(event).__qualname__,
-        event=event,
-        recorded_at=event.timestamp,
-        occurred_on=getattr(event, "occurred_on", None),
-        actor=getattr(event, "actor", ""),
-        movement=movement_of(event, originator_id),
-    )
+    """One stored notification as a Fact through the library's mapper (the reference path)."""
+    return decode_with_mapper(notification, mapper)
 
 
 class ProjectionRunner:
@@ -70,6 +74,7 @@ class ProjectionRunner:
         models: Sequence[ReadModel],
         *,
         batch_size: int = BATCH_SIZE_DEFAULT,
+        reader: EventReader | None = None,
     ) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
@@ -78,6 +83,8 @@ class ProjectionRunner:
         self.models = list(models)
         self.batch_size = batch_size
         self.positions: dict[str, int] = {}
+        self._reader = reader
+        self._decoder: Decoder | None = None
 
     # ---- set-up ----------------------------------------------------------------------------------
 
@@ -166,14 +173,12 @@ class ProjectionRunner:
     def run_batch(self) -> int:
         """Project one batch; returns how many notifications it covered (0: nothing new)."""
         start = self.position()
-        notifications = self.source.recorder.select_notifications(
-            start + 1, self.batch_size, inclusive_of_start=True
-        )
-        if not notifications:
+        rows = self._events().read(start + 1, self.batch_size)
+        if not rows:
             return 0
-        last = int(notifications[-1].id)
+        last = int(rows[-1][0])
         try:
-            self._project(notifications)
+            self._project(rows)
             self._commit(last)
         except Conflict:
             log.info("projection.conflict", position=start)
@@ -182,13 +187,18 @@ class ProjectionRunner:
         except BaseException:
             self.reload()
             raise
-        return len(notifications)
+        return len(rows)
 
     def catch_up(
-        self, progress: Progress | None = None, should_stop: Callable[[], bool] | None = None
+        self,
+        progress: Progress | None = None,
+        should_stop: Callable[[], bool] | None = None,
+        *,
+        head: int | None = None,
     ) -> int:
-        """Run batches until the head seen at the start is reached; returns events projected."""
-        head = self.head()
+        """Run batches until the head (by default: as seen at the start) is reached; returns
+        events projected."""
+        head = self.head() if head is None else head
         projected = 0
         while self.position() < head:
             if should_stop is not None and should_stop():
@@ -201,13 +211,87 @@ class ProjectionRunner:
                 continue  # a conflict: positions were reloaded, try again
         return projected
 
-    def rebuild(self, progress: Progress | None = None) -> int:
+    def rebuild(self, progress: Progress | None = None, *, workers: int | None = None) -> int:
+        """Drop every model and project the whole log again; with `workers` > 1 (default: 2
+        when the machine has 2 cores), a second process rebuilds a share of the models."""
         self.drop()
         self.setup()
-        return self.catch_up(progress)
+        batch_size = self.batch_size
+        self.batch_size = max(batch_size, REBUILD_BATCH_SIZE)
+        try:
+            return self._rebuild(progress, REBUILD_WORKERS_DEFAULT if workers is None else workers)
+        finally:
+            self.batch_size = batch_size
 
-    def _project(self, notifications: Sequence[Any]) -> None:
-        mapper = self.source.mapper
+    def _rebuild(self, progress: Progress | None, workers: int) -> int:
+        head = self.head()
+        share = self.second_share(head) if workers > 1 else None
+        if share is None:
+            return self.catch_up(progress, head=head)
+        models = self.models
+        with tempfile.TemporaryFile() as errors:
+            worker = subprocess.Popen(
+                [sys.executable, "-m", "projections.rebuild_worker", share.to_json()],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=errors,
+                env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)},
+            )
+            try:
+                self.models = [m for m in models if m.name not in share.models]
+                projected = self.catch_up(progress, head=head)
+            except BaseException:
+                worker.kill()
+                worker.wait()
+                raise
+            finally:
+                self.models = models
+            if worker.wait() != 0:
+                errors.seek(0)
+                tail = errors.read()[-2000:].decode(errors="replace")
+                raise RuntimeError(
+                    f"the rebuild worker for {', '.join(share.models)} failed: {tail}"
+                )
+        self.reload()
+        return projected
+
+    def second_share(self, head: int) -> Share | None:
+        """What a second process can rebuild, or None when it cannot take part: one model,
+        events read through the recorder, a mapper with a cipher or compressor, a database
+        whose location is not known, transcodings that cannot be made again from their class."""
+        names = [m.name for m in self.models if m.name in SECOND_SHARE]
+        if not names or len(names) == len(self.models):
+            return None
+        reader, transcodings = self._events(), self._decoding().transcoding_topics()
+        location = _location_of(self.database)
+        if reader.select_sql is None or reader.event_sql is None or transcodings is None:
+            return None
+        if location is None:
+            return None
+        return Share(
+            self.database.dialect,
+            location,
+            reader.select_sql,
+            reader.event_sql,
+            transcodings,
+            names,
+            head,
+            self.batch_size,
+        )
+
+    def _events(self) -> EventReader:
+        if self._reader is None:
+            self._reader = EventReader(self.database, self.source.recorder)
+        return self._reader
+
+    def _decoding(self) -> Decoder:
+        if self._decoder is None:
+            self._decoder = Decoder(self.source.mapper)
+        return self._decoder
+
+    def _project(self, rows: Sequence[EventRow]) -> None:
+        decoder = self._decoding()
+        facts = decoder.facts(rows)
         behind = [(model, self.positions[model.name]) for model in self.models]
         with self.database.read() as cursor:
             # Lookups must see the tables as of our positions (one snapshot for the batch).
@@ -216,9 +300,8 @@ class ProjectionRunner:
             )
             if any(int(stored.get(m.name, -1)) != p for m, p in behind):
                 raise Conflict("another runner moved the read models since they were loaded")
-            context = _Context(cursor, self.source)
-            for notification in notifications:
-                fact = decode(notification, mapper)
+            context = _Context(cursor, self._events(), decoder)
+            for fact in facts:
                 for model, position in behind:
                     if fact.position > position:
                         model.project(fact, context)
@@ -246,17 +329,25 @@ class ProjectionRunner:
 class _Context:
     """Lookups a model may make while projecting (rare: reversals, state from before a restart)."""
 
-    def __init__(self, cursor: Cursor, source: EventSource) -> None:
+    def __init__(self, cursor: Cursor, reader: EventReader, decoder: Decoder) -> None:
         self.cursor = cursor
-        self._source = source
+        self._reader = reader
+        self._decoder = decoder
 
     def event(self, event_id: str) -> Any:
         originator, _, version_text = event_id.rpartition(".")
-        version = int(version_text)
-        stored = self._source.recorder.select_events(UUID(originator), gt=version - 1, lte=version)
-        if not stored:
+        row = self._reader.read_event(UUID(originator), int(version_text))
+        if row is None:
             raise LookupError(f"event {event_id} is not in the store")
-        return self._source.mapper.to_domain_event(stored[0])
+        return self._decoder.event(row)
+
+
+def _location_of(database: Database) -> dict[str, str] | None:
+    if isinstance(database, SQLiteDatabase):
+        return {"path": database.path}
+    if isinstance(database, PostgresDatabase):
+        return {"conninfo": database.conninfo, "schema": database.schema}
+    return None
 
 
 def _lock_schema(cursor: Cursor) -> None:

@@ -263,17 +263,20 @@ class Decoder:
             state = json.loads(stored)
         if type(state) is not dict or "class_version" in state:
             return None
-        scalars = _SCALARS
+        names = self._names
         for key, value in state.items():
-            if type(value) in scalars:
-                continue
-            # Most values that are not scalars are a tagged value holding a string.
-            if type(value) is dict and len(value) == 2 and type(value.get("_data_")) is str:
-                decode = self._names.get(value.get("_type_"))  # type: ignore[arg-type]
-                if decode is not None:
-                    state[key] = decode(value["_data_"])
-                    continue
-            state[key] = self._revive(value)
+            if type(value) is dict:
+                # Most objects in an event's state are a tagged value holding a string.
+                if len(value) == 2:
+                    data = value.get("_data_")
+                    if type(data) is str:
+                        decode = names.get(value.get("_type_"))  # type: ignore[arg-type]
+                        if decode is not None:
+                            state[key] = decode(data)
+                            continue
+                state[key] = self._revive(value)
+            elif type(value) is list:
+                state[key] = self._revive(value)
         state["originator_id"] = originator_id
         state["originator_version"] = version
         event = object.__new__(cls)

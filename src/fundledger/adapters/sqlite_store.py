@@ -25,7 +25,7 @@ from eventsourcing.sqlite import (
 )
 from eventsourcing.utils import Environment, EnvType
 
-from fundledger.adapters.records import ChainLink, IdempotencyClaim, StoredResponse, extend_chain
+from fundledger.adapters.records import IdempotencyClaim, StoredResponse, extend_chain
 from fundledger.audit.chain import GENESIS_HASH
 
 CHAIN_TABLE = "event_chain"
@@ -178,7 +178,7 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
         head = c.execute(_SELECT_HEAD).fetchone()
         head_hash = bytes(head[0]) if head is not None else GENESIS_HASH
         links = extend_chain(head_hash, positions, stored_events)
-        c.executemany(_INSERT_LINK, [_link_row(link) for link in links])
+        c.executemany(_INSERT_LINK, links)
         if claim is not None:
             c.execute(
                 _INSERT_RESPONSE,
@@ -192,6 +192,45 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
             )
         return positions
 
+    def select_unsnapshotted_streams(
+        self, originator_ids: Sequence[UUID], snapshots_table: str | None
+    ) -> dict[UUID, list[StoredEvent]]:
+        """Every event of each stream that has no snapshot, in two queries for all of them.
+
+        A batch that misses the aggregate cache for hundreds of parties and loans would
+        otherwise ask twice per aggregate (latest snapshot, then the events after it).
+        Streams with a snapshot are left out: their loads read only the events after it.
+        """
+        if not originator_ids:
+            return {}
+        keys = [originator_id.hex for originator_id in originator_ids]
+        marks = ",".join("?" * len(keys))
+        found: dict[UUID, list[StoredEvent]] = {}
+        with self.datastore.transaction(commit=False) as c:
+            snapshotted: set[str] = set()
+            if snapshots_table is not None:
+                c.execute(
+                    f"SELECT DISTINCT originator_id FROM {snapshots_table} "
+                    f"WHERE originator_id IN ({marks})",
+                    keys,
+                )
+                snapshotted = {row[0] for row in c.fetchall()}
+            wanted = [key for key in keys if key not in snapshotted]
+            if not wanted:
+                return found
+            c.execute(
+                f"SELECT originator_id, originator_version, topic, state "
+                f"FROM {self.events_table_name} WHERE originator_id IN "
+                f"({','.join('?' * len(wanted))}) ORDER BY originator_id, originator_version",
+                wanted,
+            )
+            for key, version, topic, state in c.fetchall():
+                originator_id = UUID(key)
+                found.setdefault(originator_id, []).append(
+                    StoredEvent(originator_id, version, topic, state)
+                )
+        return found
+
     def stored_response(self, scope: str, key: str) -> StoredResponse | None:
         with self.datastore.transaction(commit=False) as c:
             c.execute(
@@ -203,16 +242,6 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
         if row is None:
             return None
         return StoredResponse(row[0], int(row[1]), str(row[2]))
-
-
-def _link_row(link: ChainLink) -> tuple[int, str, int, bytes, bytes]:
-    return (
-        link.position,
-        link.originator_id,
-        link.originator_version,
-        link.prev_hash,
-        link.hash,
-    )
 
 
 class LedgerSQLiteFactory(SQLiteFactory):

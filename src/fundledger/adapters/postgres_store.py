@@ -3,13 +3,21 @@
 One transaction per save: take the events table's EXCLUSIVE lock (so store order is commit order
 and followers never skip a gap that fills later), read the chain head, insert the events, their
 links and the idempotency record, commit. Any error rolls the whole save back.
+
+A command's save is one round trip: the links are hashed by the server (sha256, built into
+PostgreSQL 11+) in the statement that inserts the events, from a tail the client computes with
+audit.chain, so they are byte for byte the links `extend_chain` makes. Pool checkouts ping only
+connections the server has spoken on (see CheckoutCheck).
 """
 
 from __future__ import annotations
 
 import contextlib
+import select
+import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
+from uuid import UUID
 
 import psycopg
 from eventsourcing.persistence import StoredEvent
@@ -20,10 +28,11 @@ from eventsourcing.postgres import (
 )
 from psycopg import ClientCursor
 from psycopg.pq import TransactionStatus
-from psycopg.sql import SQL, Composable, Identifier
+from psycopg.sql import SQL, Composable, Identifier, Literal
+from psycopg_pool import ConnectionPool
 
-from fundledger.adapters.records import ChainLink, IdempotencyClaim, StoredResponse, extend_chain
-from fundledger.audit.chain import GENESIS_HASH
+from fundledger.adapters.records import IdempotencyClaim, StoredResponse, extend_chain
+from fundledger.audit.chain import GENESIS_HASH, canonical_encoding
 
 CHAIN_TABLE = "event_chain"
 IDEMPOTENCY_TABLE = "idempotency_keys"
@@ -31,6 +40,13 @@ IDEMPOTENCY_TABLE = "idempotency_keys"
 
 # From this many events a save (a batch) takes the bulk path: binary array insert, COPY links.
 BULK_EVENTS_MIN = 64
+
+# The per-connection prepared statement that appends events and their links (see _append_sql).
+# A new name whenever its text changes: a pooled connection keeps the old one prepared.
+_APPEND_STATEMENT = "fundledger_append_v1"
+_APPEND_ONE_STATEMENT = "fundledger_append_one_v1"
+# Bytes of a link's encoding before the previous link: u64(position), which SQL prepends.
+_POSITION_BYTES = 8
 
 # Any constant: it names the lock that serialises creating tables across processes.
 _CREATE_TABLES_LOCK_KEY = 0x46554E44
@@ -73,21 +89,25 @@ class LedgerPostgresRecorder(_SerialisedCreateTable, PostgresApplicationRecorder
             ]
         )
         events = SQL("{}.{}").format(schema, Identifier(self.events_table_name))
+        chain = SQL("{}.{}").format(schema, Identifier(CHAIN_TABLE))
         # Rendered once: composing SQL on every save cost more than sending it.
         self._sql_begin = _text(
             SQL(
                 "BEGIN; SET LOCAL lock_timeout = '{timeout}s'; "
                 "LOCK TABLE {events} IN EXCLUSIVE MODE; NOTIFY {channel}; "
-                "SELECT hash FROM {schema}.{chain} ORDER BY position DESC LIMIT 1; "
-                "INSERT INTO {events} (originator_id, originator_version, topic, state) VALUES "
             ).format(
                 timeout=self.datastore.lock_timeout,
                 events=events,
                 channel=Identifier(self.channel_name),
-                schema=schema,
-                chain=Identifier(CHAIN_TABLE),
             )
         )
+        self._sql_prepare_append = (
+            _text(_append_sql(events, chain)) + "; " + _text(_append_one_sql(events, chain))
+        )
+        # Connections of the pool that have the append statement prepared (a session's state).
+        self._prepared: weakref.WeakSet[psycopg.Connection[Any]] = weakref.WeakSet()
+        # Quoted topics: a few dozen event classes, each quoted once.
+        self._topic_literals: dict[str, str] = {}
         self._sql_lock = [
             _text(SQL("SET LOCAL lock_timeout = '{}s'").format(self.datastore.lock_timeout)),
             _text(SQL("LOCK TABLE {} IN EXCLUSIVE MODE").format(events)),
@@ -104,9 +124,6 @@ class LedgerPostgresRecorder(_SerialisedCreateTable, PostgresApplicationRecorder
                 "FROM STDIN"
             ).format(schema, Identifier(CHAIN_TABLE))
         )
-        self._sql_insert_links = _text(
-            SQL("INSERT INTO {}.{} VALUES ").format(schema, Identifier(CHAIN_TABLE))
-        )
         self._sql_insert_claim = _text(
             SQL(
                 "INSERT INTO {}.{} (scope, key, fingerprint, status_code, body) "
@@ -122,11 +139,12 @@ class LedgerPostgresRecorder(_SerialisedCreateTable, PostgresApplicationRecorder
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
-        """One transaction in two round trips.
+        """One transaction in one round trip (two with an idempotency record).
 
-        (BEGIN; lock; notify; read the chain head; insert the events) and then (insert their
-        links; the idempotency record; COMMIT), each sent as one multi-statement query with
-        client-side bound (escaped) parameters. Any error rolls the whole transaction back.
+        (BEGIN; lock; notify; EXECUTE the prepared append, which inserts the events, reads the
+        chain head and inserts the links hashed in SQL; COMMIT) sent as one multi-statement
+        query. The record's body needs the positions, so with one the COMMIT follows the
+        record's insert in a second round trip. Any error rolls the whole transaction back.
         """
         if not stored_events:
             return []
@@ -136,9 +154,17 @@ class LedgerPostgresRecorder(_SerialisedCreateTable, PostgresApplicationRecorder
         with self.datastore.get_connection() as conn:
             cursor = ClientCursor(conn)
             try:
-                head_hash, positions = self._begin_and_insert(cursor, stored_events)
-                links = extend_chain(head_hash, positions, stored_events)
-                self._link_and_commit(cursor, links, claim, positions)
+                try:
+                    positions = self._append(conn, cursor, stored_events, commit=claim is None)
+                except psycopg.errors.InvalidSqlStatementName:
+                    # The connection lost our prepared statements: psycopg sends DEALLOCATE ALL
+                    # after a ROLLBACK on a connection where it prepared statements of its own.
+                    # The EXECUTE failed, so nothing was written: prepare again and retry.
+                    conn.execute("ROLLBACK")
+                    self._prepared.discard(conn)
+                    positions = self._append(conn, cursor, stored_events, commit=claim is None)
+                if claim is not None:
+                    cursor.execute(self._sql_insert_claim + "COMMIT", _claim_row(claim, positions))
             except BaseException:
                 if conn.info.transaction_status != TransactionStatus.IDLE:
                     with contextlib.suppress(psycopg.Error):
@@ -147,6 +173,81 @@ class LedgerPostgresRecorder(_SerialisedCreateTable, PostgresApplicationRecorder
             finally:
                 cursor.close()
         return positions
+
+    def _append(
+        self,
+        conn: psycopg.Connection[Any],
+        cursor: ClientCursor[Any],
+        stored_events: Sequence[StoredEvent],
+        *,
+        commit: bool,
+    ) -> list[int]:
+        """Lock, insert and chain `stored_events`; the positions in the order of the events.
+
+        The parameters go as literals: with the simple query protocol the whole transaction is
+        one message, and the statement that does the work is prepared once per connection, so
+        the server parses a short EXECUTE instead of planning the append every time.
+        """
+        if conn not in self._prepared:
+            # Its own round trip, once a connection: a PREPARE is not undone by a ROLLBACK, so
+            # sent with a transaction that fails it would leave us unsure whether it exists.
+            cursor.execute(self._sql_prepare_append)
+            self._prepared.add(conn)
+        query = self._sql_begin + self._execute_append(stored_events)
+        cursor.execute(query + "; COMMIT" if commit else query)
+        positions: list[int] = []
+        while True:
+            if cursor.description is not None:
+                positions = [int(_column(row, "position")) for row in cursor.fetchall()]
+            if not cursor.nextset():
+                break
+        assert len(positions) == len(stored_events), "every event needs its position"
+        return positions
+
+    def _execute_append(self, stored_events: Sequence[StoredEvent]) -> str:
+        """`EXECUTE append(ids, versions, topics, states, tails)` with the values as literals.
+
+        A tail is a link's encoding after its position (see audit.chain): the SQL hashes
+        prev_hash || u64(position) || tail, so the links are the ones `extend_chain` makes.
+        One event (most commands) takes a statement of plain values, which the server runs
+        in two thirds of the time of the general one's unnest, join and recursion.
+        """
+        rows = [self._literals(e) for e in stored_events]
+        if len(rows) == 1:
+            return f"EXECUTE {_APPEND_ONE_STATEMENT}({', '.join(rows[0])})"
+        columns = [",".join(column) for column in zip(*rows, strict=True)]
+        return (
+            f"EXECUTE {_APPEND_STATEMENT}(ARRAY[{columns[0]}]::uuid[], "
+            f"ARRAY[{columns[1]}]::bigint[], ARRAY[{columns[2]}]::text[], "
+            f"ARRAY[{columns[3]}]::bytea[], ARRAY[{columns[4]}]::bytea[])"
+        )
+
+    def _literals(self, stored: StoredEvent) -> tuple[str, str, str, str, str]:
+        """An event's id, version, topic, state and link tail as SQL literals."""
+        originator_id = stored.originator_id
+        if not isinstance(originator_id, UUID):  # text must not reach the SQL unchecked
+            originator_id = UUID(str(originator_id))
+        encoding = canonical_encoding(
+            position=0,
+            topic=stored.topic,
+            originator_id=originator_id,
+            originator_version=stored.originator_version,
+            state=stored.state,
+        )
+        return (
+            f"'{originator_id}'",
+            str(int(stored.originator_version)),
+            self._topic_literal(stored.topic),
+            _bytea_literal(stored.state),
+            _bytea_literal(encoding[_POSITION_BYTES:]),
+        )
+
+    def _topic_literal(self, topic: str) -> str:
+        literal = self._topic_literals.get(topic)
+        if literal is None:
+            literal = Literal(topic).as_string(None)
+            self._topic_literals[topic] = literal
+        return literal
 
     def _insert_bulk(
         self, stored_events: Sequence[StoredEvent], claim: IdempotencyClaim | None
@@ -191,56 +292,6 @@ class LedgerPostgresRecorder(_SerialisedCreateTable, PostgresApplicationRecorder
                 )
         return positions
 
-    def _begin_and_insert(
-        self, cursor: ClientCursor[Any], stored_events: Sequence[StoredEvent]
-    ) -> tuple[bytes, list[int]]:
-        values = ", ".join(["(%s, %s, %s, %s)"] * len(stored_events))
-        params: list[Any] = []
-        for e in stored_events:
-            params.extend((e.originator_id, e.originator_version, e.topic, e.state))
-        cursor.execute(self._sql_begin + values + " RETURNING notification_id", params)
-        answers: list[list[Any]] = []
-        while True:
-            if cursor.description is not None:
-                answers.append(cursor.fetchall())
-            if not cursor.nextset():
-                break
-        head_rows, inserted = answers
-        head_hash = bytes(_column(head_rows[0], "hash")) if head_rows else GENESIS_HASH
-        return head_hash, [int(_column(row, "notification_id")) for row in inserted]
-
-    def _link_and_commit(
-        self,
-        cursor: ClientCursor[Any],
-        links: Sequence[ChainLink],
-        claim: IdempotencyClaim | None,
-        positions: Sequence[int],
-    ) -> None:
-        statement = self._sql_insert_links + ", ".join(["(%s, %s, %s, %s, %s)"] * len(links)) + "; "
-        params: list[Any] = []
-        for link in links:
-            params.extend(
-                (
-                    link.position,
-                    link.originator_id,
-                    link.originator_version,
-                    link.prev_hash,
-                    link.hash,
-                )
-            )
-        if claim is not None:
-            statement += self._sql_insert_claim
-            params.extend(
-                (
-                    claim.scope,
-                    claim.key,
-                    claim.fingerprint,
-                    claim.status_code,
-                    claim.render(positions),
-                )
-            )
-        cursor.execute(statement + "COMMIT", params)
-
     def stored_response(self, scope: str, key: str) -> StoredResponse | None:
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(self._sql_select_claim, (scope, key))
@@ -254,6 +305,53 @@ class LedgerPostgresFactory(PostgresFactory):
     application_recorder_class = LedgerPostgresRecorder
     aggregate_recorder_class = LedgerSnapshotRecorder
 
+    def __init__(self, env: Any) -> None:
+        super().__init__(env)
+        pool = self.datastore.pool
+        if self.datastore.pre_ping:
+            # The library's pre-ping is a round trip on every checkout (~15 % of a command).
+            # Its purpose, no failed request after the server restarted or cut the connection,
+            # is kept by pinging only a connection the server has said something on.
+            assert hasattr(pool, "_check"), "psycopg_pool keeps the checkout check in _check"
+            pool._check = CheckoutCheck(pool)
+
+
+class CheckoutCheck:
+    """The pool's checkout check: raise if an idle connection is no longer usable.
+
+    An idle autocommit connection that nobody LISTENs on receives nothing, unless the server
+    ended it: a backend that is terminated, shut down or crashes sends its FATAL error (or the
+    kernel the end of the stream) before it goes. So a readable socket is worth a real ping,
+    which raises on a dead connection and lets the pool discard it and hand out another; a
+    quiet socket is not, and that saves the round trip.
+
+    One dead connection means a restart ended the others too. The pool waits (backing off,
+    ~1 s) after each one its check rejects, which with several dead connections outlasted the
+    checkout timeout and failed the first request after a restart; so the first dead one has
+    the pool check all its idle connections at once, replacing the dead ones.
+    """
+
+    def __init__(self, pool: ConnectionPool[Any]) -> None:
+        self._pool = weakref.ref(pool)  # the pool holds its check: no reference cycle
+
+    def __call__(self, conn: psycopg.Connection[Any]) -> None:
+        if not conn.closed and not _server_spoke(conn):
+            return
+        try:
+            ConnectionPool.check_connection(conn)
+        except psycopg.Error:
+            pool = self._pool()
+            if pool is not None:
+                pool.check()
+            raise
+
+
+def _server_spoke(conn: psycopg.Connection[Any]) -> bool:
+    """Whether the server sent something (or hung up) on an idle connection."""
+    poller = select.poll()
+    poller.register(conn.fileno(), select.POLLIN | select.POLLERR | select.POLLHUP)
+    return bool(poller.poll(0))
+
 
 def _text(statement: Composable) -> str:
     return statement.as_string(None)
@@ -262,3 +360,74 @@ def _text(statement: Composable) -> str:
 def _column(row: Any, name: str) -> Any:
     """A column of a row from the pool's connections (dict rows)."""
     return row[name] if isinstance(row, Mapping) else row[0]
+
+
+def _claim_row(claim: IdempotencyClaim, positions: Sequence[int]) -> tuple[str, str, str, int, str]:
+    return (claim.scope, claim.key, claim.fingerprint, claim.status_code, claim.render(positions))
+
+
+def _bytea_literal(data: bytes) -> str:
+    # An escape-string literal reads the same whatever standard_conforming_strings says.
+    return f"E'\\\\x{bytes(data).hex()}'"
+
+
+def _append_sql(events: Composable, chain: Composable) -> Composable:
+    """PREPARE the append: insert the events, then their links, chained in store order.
+
+    All of it is one statement, so it sees one snapshot: the head read is the last link
+    committed before the table lock was granted, and the new links follow it. A link is
+    sha256(prev_hash || int8send(position) || tail); int8send is big-endian, as u64 in the
+    chain's encoding. Events are matched to their positions by (originator_id, version), which
+    the events table keeps unique, rather than by the order RETURNING happens to give.
+    """
+    return SQL(
+        "PREPARE {name}(uuid[], bigint[], text[], bytea[], bytea[]) AS "
+        "WITH RECURSIVE "
+        "input AS (SELECT * FROM unnest($1, $2, $3, $4, $5) WITH ORDINALITY "
+        "AS t(originator_id, originator_version, topic, state, tail, ord)), "
+        "inserted AS (INSERT INTO {events} (originator_id, originator_version, topic, state) "
+        "SELECT originator_id, originator_version, topic, state FROM input ORDER BY ord "
+        "RETURNING notification_id, originator_id, originator_version), "
+        "placed AS (SELECT i.notification_id AS position, i.originator_id, "
+        "i.originator_version, input.tail, input.ord, "
+        "row_number() OVER (ORDER BY i.notification_id) AS rank "
+        "FROM inserted i JOIN input USING (originator_id, originator_version)), "
+        "head AS (SELECT coalesce((SELECT hash FROM {chain} ORDER BY position DESC LIMIT 1), "
+        "{genesis}) AS hash), "
+        "links (rank, position, originator_id, originator_version, prev_hash, hash) AS ("
+        "SELECT p.rank, p.position, p.originator_id, p.originator_version, head.hash, "
+        "sha256(head.hash || int8send(p.position) || p.tail) FROM placed p, head WHERE p.rank = 1 "
+        "UNION ALL "
+        "SELECT p.rank, p.position, p.originator_id, p.originator_version, l.hash, "
+        "sha256(l.hash || int8send(p.position) || p.tail) "
+        "FROM links l JOIN placed p ON p.rank = l.rank + 1), "
+        "linked AS (INSERT INTO {chain} (position, originator_id, originator_version, "
+        "prev_hash, hash) SELECT position, originator_id, originator_version, prev_hash, hash "
+        "FROM links) "
+        "SELECT position FROM placed ORDER BY ord"
+    ).format(
+        name=Identifier(_APPEND_STATEMENT),
+        events=events,
+        chain=chain,
+        genesis=SQL(_bytea_literal(GENESIS_HASH) + "::bytea"),
+    )
+
+
+def _append_one_sql(events: Composable, chain: Composable) -> Composable:
+    """PREPARE the append of one event: `_append_sql` with plain values for a single row."""
+    return SQL(
+        "PREPARE {name}(uuid, bigint, text, bytea, bytea) AS "
+        "WITH inserted AS (INSERT INTO {events} (originator_id, originator_version, topic, state) "
+        "VALUES ($1, $2, $3, $4) RETURNING notification_id), "
+        "head AS (SELECT coalesce((SELECT hash FROM {chain} ORDER BY position DESC LIMIT 1), "
+        "{genesis}) AS hash), "
+        "linked AS (INSERT INTO {chain} (position, originator_id, originator_version, "
+        "prev_hash, hash) SELECT i.notification_id, $1, $2, head.hash, "
+        "sha256(head.hash || int8send(i.notification_id) || $5) FROM inserted i, head) "
+        "SELECT notification_id AS position FROM inserted"
+    ).format(
+        name=Identifier(_APPEND_ONE_STATEMENT),
+        events=events,
+        chain=chain,
+        genesis=SQL(_bytea_literal(GENESIS_HASH) + "::bytea"),
+    )

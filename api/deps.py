@@ -9,13 +9,14 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
 
 from eventsourcing.application import AggregateNotFoundError
 from fastapi import Depends, Header, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from api.errors import ReadSideBehind, StoreCircuit, StoreUnavailable
@@ -89,19 +90,24 @@ class FailedAuthenticationLimiter:
                 self._failures.clear()
 
 
-def get_settings(request: Request) -> Settings:
+# The dependencies that do no I/O are `async def`: FastAPI runs a plain `def` dependency in the
+# thread pool, a hop (and a GIL hand-over to and from a worker thread) that cost more than the
+# whole balance query. Only the key lookup and the endpoint itself go to the pool.
+
+
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_ledger(request: Request) -> FundLedger:
+async def get_ledger(request: Request) -> FundLedger:
     circuit: StoreCircuit = request.app.state.store_circuit
     circuit.check()
     ledger: FundLedger = request.app.state.ledger
     return ledger
 
 
-def get_read_models(request: Request) -> ReadModels:
+async def get_read_models(request: Request) -> ReadModels:
     circuit: StoreCircuit = request.app.state.store_circuit
     circuit.check()
     read_models: ReadModels | None = request.app.state.read_models
@@ -150,10 +156,10 @@ def authenticate(
     return Caller(str(key.id), key.name, Role(key.role), frozenset(key.fund_ids))
 
 
-def require_roles(*roles: Role) -> Callable[[Caller], Caller]:
+def require_roles(*roles: Role) -> Callable[[Caller], Awaitable[Caller]]:
     allowed = frozenset(roles)
 
-    def check(caller: Annotated[Caller, Depends(authenticate)]) -> Caller:
+    async def check(caller: Annotated[Caller, Depends(authenticate)]) -> Caller:
         if caller.role not in allowed:
             raise HTTPException(403, f"a {caller.role.value} key may not do this")
         return caller
@@ -161,7 +167,7 @@ def require_roles(*roles: Role) -> Callable[[Caller], Caller]:
     return check
 
 
-def idempotency_key(
+async def idempotency_key(
     key: Annotated[
         str | None,
         Header(
@@ -175,7 +181,7 @@ def idempotency_key(
     return key
 
 
-def caught_up_read_models(
+async def caught_up_read_models(
     read_models: Annotated[ReadModels, Depends(get_read_models)],
     ledger: Annotated[FundLedger, Depends(get_ledger)],
     settings: Annotated[Settings, Depends(get_settings)],
@@ -186,11 +192,25 @@ def caught_up_read_models(
 ) -> ReadModels:
     """The read side, once it has processed `min_position` (read-your-writes, bounded wait).
 
+    Without `min_position` nothing is asked; otherwise the check may query and wait, so it runs
+    in the thread pool, off the event loop.
+    """
+    if not min_position:
+        return read_models
+    await run_in_threadpool(_wait_for_position, read_models, ledger, settings, min_position)
+    return read_models
+
+
+def _wait_for_position(
+    read_models: ReadModels, ledger: FundLedger, settings: Settings, min_position: int
+) -> None:
+    """Return once the read side has `min_position`; 503 after the bounded wait.
+
     A position past the head of the log names no write at all: that is the client's mistake
     (422), not a read side that is behind (503).
     """
-    if not min_position or read_models.position() >= min_position:
-        return read_models
+    if read_models.position() >= min_position:
+        return
     head = ledger.recorder.max_notification_id() or 0
     if min_position > head:
         raise InvalidInput(f"min_position {min_position} is past the head of the log ({head})")
@@ -198,7 +218,6 @@ def caught_up_read_models(
         raise ReadSideBehind(
             f"the read side has not reached position {min_position} yet; retry shortly"
         )
-    return read_models
 
 
 Ledger = Annotated[FundLedger, Depends(get_ledger)]

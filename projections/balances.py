@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date
-from typing import ClassVar
+from typing import Any, ClassVar
 
+from fundledger.domain.fund import Fund
 from projections.database import Cursor
 from projections.model import Context, Fact, ReadModel, Table
 
@@ -33,6 +34,7 @@ class Balances(ReadModel):
 
     name = "balances"
     tables: ClassVar[tuple[Table, ...]] = (DAILY, MONTHLY)
+    event_types: ClassVar[tuple[type[Any], ...] | None] = (Fund.Event,)  # movements: fund events
 
     def __init__(self) -> None:
         self._daily: defaultdict[tuple[str, str], int] = defaultdict(int)

@@ -63,6 +63,7 @@ class Catalog(ReadModel):
 
     name = "catalog"
     tables: ClassVar[tuple[Table, ...]] = (PARTIES, FUNDS)
+    event_types: ClassVar[tuple[type[Any], ...] | None] = (Party.Registered, Fund.Event)
 
     def __init__(self) -> None:
         self._parties: list[Row] = []

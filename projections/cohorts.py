@@ -44,6 +44,7 @@ class Cohorts(ReadModel):
 
     name = "cohorts"
     tables: ClassVar[tuple[Table, ...]] = (LOANS,)
+    event_types: ClassVar[tuple[type[Any], ...] | None] = (Loan.Event,)
 
     def __init__(self) -> None:
         self._issued: list[tuple[Any, ...]] = []

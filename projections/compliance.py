@@ -103,6 +103,7 @@ class Compliance(ReadModel):
 
     name = "compliance"
     tables: ClassVar[tuple[Table, ...]] = (FUNDS, CUSTODY, STATEMENTS, ALLOCATIONS, FINDINGS)
+    event_types: ClassVar[tuple[type[Any], ...] | None] = (Fund.Event,)
 
     def __init__(self) -> None:
         self._funds: dict[str, FundRecord] = {}

@@ -426,3 +426,6 @@ _HANDLERS: dict[type[Any], Any] = {
     Fund.EventReversed: Lineage._reversal,
     Loan.Adjusted: Lineage._adjusted,
 }
+# Set here, not in the class: the handlers are the class's own methods. Exact classes, as
+# `project` dispatches on the exact class.
+Lineage.event_types = tuple(_HANDLERS)

@@ -73,6 +73,9 @@ class ReadModel(ABC):
 
     name: ClassVar[str]
     tables: ClassVar[tuple[Table, ...]]
+    # The event classes `project` can act on (None: every event). The runner does not even
+    # decode an event that no model of its share acts on; the event still advances positions.
+    event_types: ClassVar[tuple[type[Any], ...] | None] = None
 
     @classmethod
     def schema_fingerprint(cls) -> str:

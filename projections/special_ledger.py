@@ -8,8 +8,9 @@ back-dated receipt would rewrite every later row); a page computes it from the b
 from __future__ import annotations
 
 import json
-from typing import ClassVar
+from typing import Any, ClassVar
 
+from fundledger.domain.fund import Fund
 from projections.database import Cursor, Row
 from projections.model import Context, Fact, ReadModel, Table
 from projections.movements import movement_of
@@ -47,6 +48,7 @@ class SpecialLedger(ReadModel):
 
     name = "special_ledger"
     tables: ClassVar[tuple[Table, ...]] = (LEDGER_LINES,)
+    event_types: ClassVar[tuple[type[Any], ...] | None] = (Fund.Event,)  # movements: fund events
 
     def __init__(self) -> None:
         self._rows: list[Row] = []

@@ -91,9 +91,9 @@ class LedgerPostgresRecorder(_SerialisedCreateTable, PostgresApplicationRecorder
         events = SQL("{}.{}").format(schema, Identifier(self.events_table_name))
         chain = SQL("{}.{}").format(schema, Identifier(CHAIN_TABLE))
         # Rendered once: composing SQL on every save cost more than sending it.
-        self._sql_begin = _text(
+        self._sql_lock_notify = _text(
             SQL(
-                "BEGIN; SET LOCAL lock_timeout = '{timeout}s'; "
+                "SET LOCAL lock_timeout = '{timeout}s'; "
                 "LOCK TABLE {events} IN EXCLUSIVE MODE; NOTIFY {channel}; "
             ).format(
                 timeout=self.datastore.lock_timeout,
@@ -184,6 +184,8 @@ class LedgerPostgresRecorder(_SerialisedCreateTable, PostgresApplicationRecorder
     ) -> list[int]:
         """Lock, insert and chain `stored_events`; the positions in the order of the events.
 
+        With `commit`, the transaction is committed; without, it is left open for the caller.
+
         The parameters go as literals: with the simple query protocol the whole transaction is
         one message, and the statement that does the work is prepared once per connection, so
         the server parses a short EXECUTE instead of planning the append every time.
@@ -193,8 +195,11 @@ class LedgerPostgresRecorder(_SerialisedCreateTable, PostgresApplicationRecorder
             # sent with a transaction that fails it would leave us unsure whether it exists.
             cursor.execute(self._sql_prepare_append)
             self._prepared.add(conn)
-        query = self._sql_begin + self._execute_append(stored_events)
-        cursor.execute(query + "; COMMIT" if commit else query)
+        # Without BEGIN, the statements of one query are one implicit transaction: committed
+        # at its end, rolled back by the server on an error, with no ROLLBACK to send (after
+        # which psycopg would DEALLOCATE ALL, our statements with its own).
+        query = self._sql_lock_notify + self._execute_append(stored_events)
+        cursor.execute(query if commit else "BEGIN; " + query)
         positions: list[int] = []
         while True:
             if cursor.description is not None:

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from typing import Any
+
+import anyio.to_thread
+import pytest
 
 from fundledger.domain.money import parse_amount_fen
 from tests.api.conftest import Api
@@ -149,3 +153,21 @@ def test_audit_events_list_every_event_with_its_chain(fresh_api: Api) -> None:
     for before, after in itertools.pairwise(items):
         assert after["prev_hash"] == before["hash"]
     assert {item["actor"] for item in items} == {"test-setup"}
+
+
+def test_a_balance_goes_to_the_thread_pool_only_for_the_key_and_the_query(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A balance read hands work to the thread pool twice (key lookup, query), not once per
+    dependency: each hop is a thread hand-over that cost more than the query itself."""
+    calls: list[str] = []
+    run_sync = anyio.to_thread.run_sync
+
+    async def counted(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        calls.append(getattr(function, "__name__", repr(function)))
+        return await run_sync(function, *args, **kwargs)
+
+    monkeypatch.setattr(anyio.to_thread, "run_sync", counted)
+    response = api.get(f"/v1/funds/{api.fund_id}/balance", as_of="2016-12-31")
+    assert response.status_code == 200, response.text
+    assert len(calls) == 2, calls

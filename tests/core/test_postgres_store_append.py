@@ -110,10 +110,13 @@ def test_links_hashed_in_sql_equal_extend_chain(pg_ledger: tuple[FundLedger, str
     assert report.events_checked == sum(len(events) for events, _ in saves)
 
 
-def test_positions_come_back_in_the_order_of_the_events(pg_ledger: tuple[FundLedger, str]) -> None:
+@pytest.mark.parametrize("count", [4, BULK_EVENTS_MIN])
+def test_positions_come_back_in_the_order_of_the_events(
+    pg_ledger: tuple[FundLedger, str], count: int
+) -> None:
     """The returned positions belong to the events in the order they were given."""
     ledger, url = pg_ledger
-    events = new_events(4)
+    events = new_events(count)
     positions = recorder(ledger).insert_events(events)
     assert positions is not None
     with psycopg.connect(url) as conn:
@@ -123,7 +126,7 @@ def test_positions_come_back_in_the_order_of_the_events(pg_ledger: tuple[FundLed
     assert [stored[p] for p in positions] == [e.originator_id for e in events]
 
 
-@pytest.mark.parametrize("count", [1, 3])
+@pytest.mark.parametrize("count", [1, 3, BULK_EVENTS_MIN])
 def test_a_stale_version_stores_nothing(pg_ledger: tuple[FundLedger, str], count: int) -> None:
     """A save with a version already stored raises IntegrityError and leaves no event, link or
     idempotency record behind; the next save on the same pool succeeds and chains on."""
@@ -170,7 +173,7 @@ def test_an_idempotency_record_commits_with_its_events(pg_ledger: tuple[FundLedg
     """The record's body is rendered from the new positions and stored with the events."""
     ledger, _ = pg_ledger
     store = recorder(ledger)
-    for count in (1, 2):
+    for count in (1, 2, BULK_EVENTS_MIN):
         claim = IdempotencyClaim("s", f"k{count}", "f", 201, lambda p: json.dumps(list(p)))
         positions = store.insert_events(new_events(count), idempotency=claim)
         assert positions is not None
@@ -182,7 +185,10 @@ def test_an_idempotency_record_commits_with_its_events(pg_ledger: tuple[FundLedg
 
 def test_terminated_connections_cost_no_failed_save(pg_ledger: tuple[FundLedger, str]) -> None:
     """After the server ended every pooled connection (as a restart does), the next saves
-    succeed: checkout notices the dead connections and the new ones get the append prepared."""
+    succeed: checkout notices the dead connections and the new ones get the append prepared.
+
+    The backends are waited for (the timeout argument): a save racing a backend that has been
+    signalled but not yet gone fails, with or without a pre-ping."""
     ledger, url = pg_ledger
     store = recorder(ledger)
     for _ in range(3):
@@ -190,7 +196,7 @@ def test_terminated_connections_cost_no_failed_save(pg_ledger: tuple[FundLedger,
     database = url.rsplit("/", 1)[1]
     with psycopg.connect(_admin_conninfo(), autocommit=True) as admin:
         ended = admin.execute(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "SELECT count(pg_terminate_backend(pid, 10000)) FROM pg_stat_activity "
             "WHERE datname = %s AND pid <> pg_backend_pid()",
             (database,),
         ).fetchone()

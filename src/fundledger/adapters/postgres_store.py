@@ -108,21 +108,29 @@ class LedgerPostgresRecorder(_SerialisedCreateTable, PostgresApplicationRecorder
         self._prepared: weakref.WeakSet[psycopg.Connection[Any]] = weakref.WeakSet()
         # Quoted topics: a few dozen event classes, each quoted once.
         self._topic_literals: dict[str, str] = {}
-        self._sql_lock = [
-            _text(SQL("SET LOCAL lock_timeout = '{}s'").format(self.datastore.lock_timeout)),
-            _text(SQL("LOCK TABLE {} IN EXCLUSIVE MODE").format(events)),
-            _text(SQL("NOTIFY {}").format(Identifier(self.channel_name))),
-        ]
-        self._sql_head = _text(
-            SQL("SELECT hash FROM {}.{} ORDER BY position DESC LIMIT 1").format(
-                schema, Identifier(CHAIN_TABLE)
-            )
+        self._sql_bulk_begin = self._sql_lock_notify + _text(
+            SQL(
+                "SELECT (SELECT hash FROM {chain} ORDER BY position DESC LIMIT 1) AS hash, "
+                "(SELECT coalesce(max(notification_id), 0) FROM {events}) AS position"
+            ).format(chain=chain, events=events)
+        )
+        self._sql_copy_events = _text(
+            SQL(
+                "COPY {} (originator_id, originator_version, topic, state) "
+                "FROM STDIN (FORMAT BINARY)"
+            ).format(events)
+        )
+        self._sql_select_placed = _text(
+            SQL(
+                "SELECT notification_id, originator_id, originator_version FROM {} "
+                "WHERE notification_id > %s ORDER BY notification_id"
+            ).format(events)
         )
         self._sql_copy_links = _text(
             SQL(
-                "COPY {}.{} (position, originator_id, originator_version, prev_hash, hash) "
-                "FROM STDIN"
-            ).format(schema, Identifier(CHAIN_TABLE))
+                "COPY {} (position, originator_id, originator_version, prev_hash, hash) "
+                "FROM STDIN (FORMAT BINARY)"
+            ).format(chain)
         )
         self._sql_insert_claim = _text(
             SQL(
@@ -257,44 +265,43 @@ class LedgerPostgresRecorder(_SerialisedCreateTable, PostgresApplicationRecorder
     def _insert_bulk(
         self, stored_events: Sequence[StoredEvent], claim: IdempotencyClaim | None
     ) -> list[int]:
-        """A batch (an import): the events as one binary array parameter, the links by COPY.
+        """A batch (an import): the events and their links by binary COPY.
 
-        Quoting thousands of values into SQL text costs far more than the round trips saved."""
-        pg_events = [
-            self.construct_pg_stored_event(e.originator_id, e.originator_version, e.topic, e.state)
-            for e in stored_events
-        ]
+        COPY returns no positions, so they are read back: under the EXCLUSIVE lock no other
+        transaction has uncommitted rows in the table (its ROW EXCLUSIVE lock would have made
+        us wait), so the rows past the highest position before the COPY are exactly ours.
+        They are matched to the events by (originator_id, version), which the table keeps
+        unique. Quoting thousands of values into SQL text, or dumping them as array parameters,
+        cost several times more than the few round trips saved.
+        """
+        ids = [_uuid(e.originator_id) for e in stored_events]
         with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
-            for statement in self._sql_lock:
-                curs.execute(statement)
-            curs.execute(self._sql_head)
+            curs.execute(self._sql_bulk_begin)
+            while curs.nextset():
+                pass
             row = curs.fetchone()
-            head_hash = bytes(_column(row, "hash")) if row is not None else GENESIS_HASH
-            curs.execute(self.insert_events_statement, (pg_events,), prepare=True)
-            positions = [int(_column(r, "notification_id")) for r in curs.fetchall()]
+            assert row is not None, "the head query answers one row"
+            head = _column(row, "hash")
+            head_hash = bytes(head) if head is not None else GENESIS_HASH
+            with curs.copy(self._sql_copy_events) as copy:
+                copy.set_types(["uuid", "int8", "text", "bytea"])
+                for originator_id, e in zip(ids, stored_events, strict=True):
+                    copy.write_row((originator_id, e.originator_version, e.topic, e.state))
+            curs.execute(self._sql_select_placed, (int(_column(row, "position")),))
+            placed = {
+                (r["originator_id"], r["originator_version"]): int(r["notification_id"])
+                for r in curs.fetchall()
+            }
+            positions = [placed[key] for key in zip(ids, _versions(stored_events), strict=True)]
+            assert len(placed) == len(positions), "only our rows follow the old head"
             links = extend_chain(head_hash, positions, stored_events)
             with curs.copy(self._sql_copy_links) as copy:
-                for link in links:
-                    copy.write_row(
-                        (
-                            link.position,
-                            link.originator_id,
-                            link.originator_version,
-                            link.prev_hash,
-                            link.hash,
-                        )
-                    )
+                copy.set_types(["int8", "uuid", "int8", "bytea", "bytea"])
+                for originator_id, link in zip(ids, links, strict=True):
+                    version, prev_hash, digest = link.originator_version, link.prev_hash, link.hash
+                    copy.write_row((link.position, originator_id, version, prev_hash, digest))
             if claim is not None:
-                curs.execute(
-                    self._sql_insert_claim.rstrip("; "),
-                    (
-                        claim.scope,
-                        claim.key,
-                        claim.fingerprint,
-                        claim.status_code,
-                        claim.render(positions),
-                    ),
-                )
+                curs.execute(self._sql_insert_claim.rstrip("; "), _claim_row(claim, positions))
         return positions
 
     def stored_response(self, scope: str, key: str) -> StoredResponse | None:
@@ -436,3 +443,11 @@ def _append_one_sql(events: Composable, chain: Composable) -> Composable:
         chain=chain,
         genesis=SQL(_bytea_literal(GENESIS_HASH) + "::bytea"),
     )
+
+
+def _uuid(originator_id: UUID | str) -> UUID:
+    return originator_id if isinstance(originator_id, UUID) else UUID(str(originator_id))
+
+
+def _versions(stored_events: Sequence[StoredEvent]) -> list[int]:
+    return [int(e.originator_version) for e in stored_events]

@@ -228,3 +228,25 @@ def test_a_quiet_connection_is_not_pinged(
         assert poller.poll(10_000), "the server said nothing on the connection it ended"
         with pytest.raises(psycopg.OperationalError):
             check(conn)
+
+
+def test_many_streams_read_in_one_query_equal_one_by_one(
+    pg_ledger: tuple[FundLedger, str],
+) -> None:
+    """`select_after` and `select_latest` answer for many streams what `select_events` does
+    for each: the records after a version in order, and the highest-version record."""
+    ledger, _ = pg_ledger
+    store = recorder(ledger)
+    streams = [uuid4() for _ in range(3)]
+    for version in range(1, 5):
+        store.insert_events(
+            [StoredEvent(s, version, TOPIC, b'{"v": %d}' % version) for s in streams[:2]]
+        )
+    after = {streams[0]: 0, streams[1]: 2, streams[2]: 0}
+    many = store.select_after(after)
+    assert many == {s: list(store.select_events(s, gt=v)) for s, v in after.items()}
+    assert [e.originator_version for e in many[streams[1]]] == [3, 4]
+    assert many[streams[2]] == []
+    latest = store.select_latest(streams)
+    assert set(latest) == set(streams[:2])
+    assert latest[streams[0]] == store.select_events(streams[0], desc=True, limit=1)[0]

@@ -28,7 +28,7 @@ from eventsourcing.postgres import (
 )
 from psycopg import ClientCursor
 from psycopg.pq import TransactionStatus
-from psycopg.sql import SQL, Composable, Identifier, Literal
+from psycopg.sql import SQL, Composable, Composed, Identifier, Literal
 from psycopg_pool import ConnectionPool
 
 from fundledger.adapters.records import IdempotencyClaim, StoredResponse, extend_chain
@@ -64,11 +64,55 @@ class _SerialisedCreateTable(PostgresAggregateRecorder):
                 conn.execute("SELECT pg_advisory_unlock(%s)", (_CREATE_TABLES_LOCK_KEY,))
 
 
-class LedgerSnapshotRecorder(_SerialisedCreateTable):
+class _ManyStreams(PostgresAggregateRecorder):
+    """Reads of many streams in one query, for loading many aggregates the cache lacks."""
+
+    def select_latest(self, originator_ids: Sequence[UUID]) -> dict[UUID, StoredEvent]:
+        """The highest-version record of each stream that has one (for snapshots: the latest
+        snapshot), in one query instead of one per stream."""
+        statement = SQL(
+            "SELECT DISTINCT ON (originator_id) originator_id, originator_version, topic, state "
+            "FROM {}.{} WHERE originator_id = ANY(%s) "
+            "ORDER BY originator_id, originator_version DESC"
+        ).format(Identifier(self.datastore.schema), Identifier(self.events_table_name))
+        rows = self._select_many(statement, (list(originator_ids),))
+        return {_uuid(row.originator_id): row for row in rows}
+
+    def select_after(self, versions: Mapping[UUID, int]) -> dict[UUID, list[StoredEvent]]:
+        """The records of each stream after the given version (0: all), in version order, in
+        one query; a stream with none maps to an empty list."""
+        statement = SQL(
+            "SELECT e.originator_id, e.originator_version, e.topic, e.state "
+            "FROM unnest(%s::uuid[], %s::bigint[]) AS after(originator_id, version) "
+            "JOIN {}.{} e ON e.originator_id = after.originator_id "
+            "AND e.originator_version > after.version "
+            "ORDER BY e.originator_id, e.originator_version"
+        ).format(Identifier(self.datastore.schema), Identifier(self.events_table_name))
+        streams: dict[UUID, list[StoredEvent]] = {originator_id: [] for originator_id in versions}
+        rows = self._select_many(statement, (list(versions), list(versions.values())))
+        for row in rows:
+            streams[_uuid(row.originator_id)].append(row)
+        return streams
+
+    def _select_many(self, statement: Composed, params: tuple[Any, ...]) -> list[StoredEvent]:
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(statement, params)
+            return [
+                StoredEvent(
+                    originator_id=row["originator_id"],
+                    originator_version=row["originator_version"],
+                    topic=row["topic"],
+                    state=bytes(row["state"]),
+                )
+                for row in curs.fetchall()
+            ]
+
+
+class LedgerSnapshotRecorder(_SerialisedCreateTable, _ManyStreams):
     pass
 
 
-class LedgerPostgresRecorder(_SerialisedCreateTable, PostgresApplicationRecorder):
+class LedgerPostgresRecorder(_SerialisedCreateTable, _ManyStreams, PostgresApplicationRecorder):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         schema = Identifier(self.datastore.schema)

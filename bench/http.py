@@ -21,9 +21,12 @@ from pathlib import Path
 from typing import Any
 
 from bench.stores import Store
+from bench.writes import max_position
 from fundledger.application.ledger import FundLedger
 
 STARTUP_S_MAX = 300.0
+# The follower projects thousands of events a second; minutes means it is stuck.
+CATCH_UP_S_MAX = 300.0
 ROUNDS = 2  # app, bare, app, bare: each ratio's halves see the same load
 CONCURRENCY = 8
 BENCH_DIRECTORY = Path(__file__).parent.parent
@@ -33,6 +36,26 @@ def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def _read_side_position(base: str) -> int | None:
+    with urllib.request.urlopen(f"{base}/health", timeout=2) as response:
+        position = json.loads(response.read())["read_side_position"]
+    return None if position is None else int(position)
+
+
+def _wait_for_read_side(base: str, head: int) -> float:
+    """Seconds until the server's read side has projected the log up to `head`.
+
+    The balance phase measures the query path; started right after the write rounds, its first
+    requests would also time the follower catching up with them (a cost the write rounds own).
+    """
+    started = time.monotonic()
+    while (position := _read_side_position(base)) is not None and position < head:
+        if time.monotonic() - started > CATCH_UP_S_MAX:
+            raise RuntimeError(f"the read side did not reach position {head}")
+        time.sleep(0.2)
+    return time.monotonic() - started
 
 
 def _healthy(base: str) -> bool:
@@ -160,6 +183,8 @@ def measure_http(
             app_rate = app["ok"] / app["seconds"]
             app_rates.append(app_rate)
             ratios.append(app_rate / (floor["ok"] / floor["seconds"]))
+        caught_up_s = _wait_for_read_side(app_base, max_position(ledger))
+        print(f"  {store.kind}: read side caught up {caught_up_s:.1f}s after the write rounds")
         balance = _load(
             {
                 "base": app_base,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import threading
 import time
+from collections.abc import Callable
 from types import FrameType
 from typing import Annotated
 
@@ -44,10 +45,20 @@ def _progress(console: Console) -> Progress:
     )
 
 
-def _catch_up(runner: ProjectionRunner, description: str, console: Console) -> int:
-    """Run to the head with a progress bar over store positions; returns events projected."""
+def _catch_up(
+    runner: ProjectionRunner,
+    description: str,
+    console: Console,
+    *,
+    run: Callable[[Callable[[int, int], None]], int] | None = None,
+    start: int | None = None,
+) -> int:
+    """Run to the head with a progress bar over store positions; returns events projected.
+
+    `run` does the work (default: `runner.catch_up`), `start` is the position it starts from
+    (default: the runner's position now)."""
     started = time.perf_counter()
-    start = runner.position()
+    start = runner.position() if start is None else start
     with _progress(console) as progress:
         task = progress.add_task(description, total=max(runner.head() - start, 0), rate="")
 
@@ -56,7 +67,7 @@ def _catch_up(runner: ProjectionRunner, description: str, console: Console) -> i
             rate = f"{(position - start) / elapsed_s:,.0f} events/s"
             progress.update(task, completed=position - start, total=head - start, rate=rate)
 
-        projected = runner.catch_up(advance)
+        projected = (run or runner.catch_up)(advance)
     elapsed_s = time.perf_counter() - started
     console.print(
         f"{projected:,} events in {elapsed_s:.1f} s "
@@ -117,6 +128,6 @@ def rebuild(batch_size: BatchSize = 2_000) -> None:
     """Drop every read model and rebuild it from the events (stop projection workers first)."""
     console = Console(stderr=True)
     runner = _open_runner(batch_size)
-    runner.drop()
-    runner.setup()
-    _catch_up(runner, "rebuilding", console)
+    # runner.rebuild drops and sets up every model itself, then projects in large batches (in
+    # two processes when a core is idle).
+    _catch_up(runner, "rebuilding", console, run=runner.rebuild, start=0)

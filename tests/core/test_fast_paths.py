@@ -199,10 +199,10 @@ def test_a_stale_write_is_an_integrity_error_and_stores_nothing(tmp_path: Path) 
         ledger.close()
 
 
-def test_a_batch_prefetches_the_aggregates_its_cache_lacks_in_one_round(tmp_path: Path) -> None:
+def test_a_batch_prefetches_the_aggregates_its_cache_lacks_in_one_round(database_url: str) -> None:
     """A fresh process's batch loads the parties and funds it names together, not one by one,
-    and decides exactly as the one-by-one loads would."""
-    url = f"sqlite:///{tmp_path / 'ledger.sqlite'}"
+    and decides exactly as the one-by-one loads would (both stores)."""
+    url = database_url
     writer = open_ledger(url)
     day = date(2020, 1, 1)
     try:

@@ -94,6 +94,26 @@ class _ManyStreams(PostgresAggregateRecorder):
             streams[_uuid(row.originator_id)].append(row)
         return streams
 
+    def select_unsnapshotted_streams(
+        self, originator_ids: Sequence[UUID], snapshots_table: str | None
+    ) -> dict[UUID, list[StoredEvent]]:
+        """Every event of each stream that has no snapshot, in two queries for all of them
+        (the batch prefetch; the SQLite recorder has the same method)."""
+        if not originator_ids:
+            return {}
+        snapshotted: set[UUID] = set()
+        if snapshots_table is not None:
+            statement = SQL(
+                "SELECT DISTINCT originator_id FROM {}.{} WHERE originator_id = ANY(%s)"
+            ).format(Identifier(self.datastore.schema), Identifier(snapshots_table))
+            with self.datastore.get_connection() as conn, conn.cursor() as curs:
+                curs.execute(statement, (list(originator_ids),))
+                snapshotted = {_uuid(row["originator_id"]) for row in curs.fetchall()}
+        wanted = {key: 0 for key in originator_ids if key not in snapshotted}
+        if not wanted:
+            return {}
+        return {key: events for key, events in self.select_after(wanted).items() if events}
+
     def _select_many(self, statement: Composed, params: tuple[Any, ...]) -> list[StoredEvent]:
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(statement, params)

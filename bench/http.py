@@ -27,7 +27,7 @@ from fundledger.application.ledger import FundLedger
 STARTUP_S_MAX = 300.0
 # The follower projects thousands of events a second; minutes means it is stuck.
 CATCH_UP_S_MAX = 300.0
-ROUNDS = 2  # app, bare, app, bare: each ratio's halves see the same load
+ROUNDS = 3  # app, bare, three times (the median ratio): each ratio's halves see the same load
 CONCURRENCY = 8
 BENCH_DIRECTORY = Path(__file__).parent.parent
 

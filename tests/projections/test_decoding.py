@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
@@ -19,6 +20,7 @@ from fundledger.domain.money import Money
 from projections.database import Database, open_database
 from projections.decoding import Decoder, EventReader, decode_with_mapper
 from projections.read_models import open_runner
+from projections.runner import SECOND_PROCESS_EVENTS_MIN, rebuild_workers
 from tests.projections.helpers import CLERK, cattle_fund, dump
 
 
@@ -102,3 +104,13 @@ def test_a_rebuild_in_two_processes_equals_one_in_one(
     runner.rebuild(workers=2)
     assert dump(database) == alone
     assert runner.position() == ledger.recorder.max_notification_id()
+
+
+def test_a_short_log_is_rebuilt_in_one_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A second process pays about a second to start: never for a short log, even when idle."""
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    assert rebuild_workers(SECOND_PROCESS_EVENTS_MIN - 1) == 1
+    assert rebuild_workers(SECOND_PROCESS_EVENTS_MIN) == 2
+    monkeypatch.setattr(os, "getloadavg", lambda: (1.5, 1.5, 1.5))
+    assert rebuild_workers(SECOND_PROCESS_EVENTS_MIN) == 1

@@ -14,8 +14,8 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -67,11 +67,12 @@ def _healthy(base: str) -> bool:
 
 
 @contextmanager
-def _server(command: list[str], env: dict[str, str]) -> Iterator[str]:
-    """Start a server on a free loopback port; yield its base URL; stop it (only it)."""
+def _server(command_at: Callable[[int], list[str]], env: dict[str, str]) -> Iterator[str]:
+    """Start `command_at(port)` on a free loopback port; yield its base URL; stop it (only it)."""
     port = _free_port()
+    command = command_at(port)
     process = subprocess.Popen(
-        [*command, str(port)],
+        command,
         env={**os.environ, **env},
         cwd=BENCH_DIRECTORY,
         stdout=subprocess.DEVNULL,
@@ -82,8 +83,8 @@ def _server(command: list[str], env: dict[str, str]) -> Iterator[str]:
         deadline = time.monotonic() + STARTUP_S_MAX
         while not _healthy(base):
             if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"{command[0]} did not start (exit {process.poll()})")
-            time.sleep(0.2)
+                raise RuntimeError(f"{' '.join(command[:3])} did not start (exit {process.poll()})")
+            time.sleep(0.1)
         yield base
     finally:
         process.terminate()
@@ -164,7 +165,7 @@ def measure_http(
     ratios: list[float] = []
     app_rates: list[float] = []
     failures = ""
-    with _server([_fundledger(), "serve", "--port"], app_env) as app_base:
+    with _server(lambda port: [_fundledger(), "serve", "--port", str(port)], app_env) as app_base:
         for round_number in range(ROUNDS):
             spec = {
                 "key": key,
@@ -202,27 +203,5 @@ def measure_http(
     return HttpFigures(statistics.median(ratios), statistics.median(app_rates), p99_ms, failures)
 
 
-@contextmanager
-def _bare_server(args: list[str]) -> Iterator[str]:
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bench.bare", str(port), *args],
-        cwd=BENCH_DIRECTORY,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + STARTUP_S_MAX
-        while not _healthy(base):
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the bare server did not start (exit {process.poll()})")
-            time.sleep(0.1)
-        yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=20)
+def _bare_server(args: list[str]) -> AbstractContextManager[str]:
+    return _server(lambda port: [sys.executable, "-m", "bench.bare", str(port), *args], {})

@@ -225,14 +225,13 @@ class ProjectionRunner:
         batch_size = self.batch_size
         self.batch_size = max(batch_size, REBUILD_BATCH_SIZE)
         try:
-            if workers is None:
-                workers = rebuild_workers(self.head())
-            return self._rebuild(progress, workers)
+            head = self.head()
+            workers = rebuild_workers(head) if workers is None else workers
+            return self._rebuild(progress, workers, head)
         finally:
             self.batch_size = batch_size
 
-    def _rebuild(self, progress: Progress | None, workers: int) -> int:
-        head = self.head()
+    def _rebuild(self, progress: Progress | None, workers: int, head: int) -> int:
         share = self.second_share(head) if workers > 1 else None
         if share is None:
             return self.catch_up(progress, head=head)
